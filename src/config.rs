@@ -1,0 +1,668 @@
+//! The admin's whole interface: `config.toml` parsed, expanded (`${VAR}`, `*_file`) and
+//! validated completely at start-up, so the rest of the code can trust its types.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+use crate::provider::ProviderName;
+use crate::provider::descriptor::{Descriptor, DescriptorSource, Protocol};
+
+/// Where a config problem is, said so an admin can jump to it: file, key path, line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read the config file: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}{}: {key}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        file: String,
+        key: String,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+/// The OIDC `client_id` of a site, as registered under `[clients.NAME]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, Deserialize)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The gateway's public base URL without a trailing slash: the OIDC `iss` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuer(String);
+
+impl Issuer {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// An absolute URL under the issuer, `path` starting with `/`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.0, path)
+    }
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub providers: IndexMap<ProviderName, ProviderConfig>,
+    pub clients: IndexMap<ClientId, ClientConfig>,
+}
+
+#[derive(Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub issuer: Issuer,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct StoreConfig {
+    pub url: String,
+}
+
+/// One network app as the admin registered it, merged with its kind's descriptor.
+#[derive(Debug)]
+pub struct ProviderConfig {
+    pub name: ProviderName,
+    pub kind: String,
+    pub descriptor: Descriptor,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// `None` only for the demo kind, which needs no network.
+    pub endpoints: Option<Endpoints>,
+    /// OK's "application key" (public), sent with every REST call.
+    pub public_key: Option<String>,
+    /// Upstream permissions always asked for, on top of what the site's scopes map to.
+    pub scopes: Vec<String>,
+    pub display_name: String,
+}
+
+/// A network's endpoints: the descriptor's, or the admin's overrides.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub authorize: Url,
+    pub token: Url,
+    /// The profile call: OK's REST endpoint (`fb.do`), VK's `users.get`.
+    pub userinfo: Url,
+}
+
+#[derive(Debug)]
+pub struct ClientConfig {
+    pub client_id: ClientId,
+    pub name: String,
+    /// `None`: a public client, which must use PKCE.
+    pub client_secret: Option<SecretString>,
+    pub redirect_uris: Vec<String>,
+    pub providers: Vec<ProviderName>,
+}
+
+// ---- the file's schema, exactly as an admin writes it ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    server: RawServer,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    providers: IndexMap<String, RawProvider>,
+    #[serde(default)]
+    clients: IndexMap<String, RawClient>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Env,
+    issuer: Env,
+    data_dir: Option<Env>,
+    providers_dir: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: Option<Env>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    kind: Option<Env>,
+    #[serde(alias = "app_id")]
+    client_id: Option<Env>,
+    #[serde(alias = "secret_key")]
+    client_secret: Option<Env>,
+    #[serde(alias = "secret_key_file")]
+    client_secret_file: Option<Env>,
+    public_key: Option<Env>,
+    scopes: Option<Vec<Env>>,
+    display_name: Option<Env>,
+    authorize_url: Option<Env>,
+    token_url: Option<Env>,
+    userinfo_url: Option<Env>,
+    api_version: Option<Env>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    name: Option<Env>,
+    client_secret: Option<Env>,
+    client_secret_file: Option<Env>,
+    redirect_uris: Vec<Env>,
+    providers: Option<Vec<Env>>,
+}
+
+/// A string value with every `${VAR}` replaced from the environment; an unset variable is an
+/// error at that value, so TOML reports its line.
+struct Env(String);
+
+impl<'de> Deserialize<'de> for Env {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        expand_env(&raw, |name| std::env::var(name).ok())
+            .map(Env)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Replaces `${NAME}` with `lookup(NAME)`; `$$` stays a literal `$`.
+pub fn expand_env(raw: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(stripped) = after.strip_prefix('$') {
+            out.push('$');
+            rest = stripped;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| format!("unclosed `${{` in {raw:?}"))?;
+            let name = &body[..end];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!(
+                    "`${{{name}}}` is not a valid environment variable name"
+                ));
+            }
+            let value =
+                lookup(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
+            out.push_str(&value);
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+impl Config {
+    /// Reads, expands and validates the config file; descriptors come from `providers_dir`,
+    /// else `providers/` next to the file, else the copies built into the binary.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::parse(&text, &file, &base)
+    }
+
+    /// Parses config text; `base` is the directory relative paths are resolved against.
+    pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigError> {
+        let raw = parse_raw(text, file)?;
+        let ctx = Ctx { text, file, base };
+        ctx.validate(raw)
+    }
+}
+
+fn parse_raw(text: &str, file: &str) -> Result<RawConfig, ConfigError> {
+    let line_of = |span: Option<std::ops::Range<usize>>| span.map(|s| line_at(text, s.start));
+    let de = toml::Deserializer::parse(text).map_err(|e| ConfigError::Invalid {
+        file: file.into(),
+        key: "(syntax)".into(),
+        line: line_of(e.span()),
+        message: e.message().to_string(),
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        ConfigError::Invalid {
+            file: file.into(),
+            key: if key == "." {
+                "(top level)".into()
+            } else {
+                key
+            },
+            line: line_of(e.inner().span()),
+            message: e.inner().message().to_string(),
+        }
+    })
+}
+
+fn line_at(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+    file: &'a str,
+    base: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.into(),
+            key: key.into(),
+            line: self.line_of_key(key),
+            message: message.into(),
+        }
+    }
+
+    /// The line where a dotted key (`clients.shop.providers`) is defined, via TOML's spans.
+    fn line_of_key(&self, key: &str) -> Option<usize> {
+        let doc = toml::de::DeTable::parse(self.text).ok()?;
+        let mut table = doc.get_ref();
+        let mut found = None;
+        for part in key.split('.') {
+            let (k, v) = table.iter().find(|(k, _)| k.get_ref() == part)?;
+            found = Some(k.span().start);
+            match v.get_ref() {
+                toml::de::DeValue::Table(t) => table = t,
+                _ => break,
+            }
+        }
+        found.map(|offset| line_at(self.text, offset))
+    }
+
+    fn path(&self, value: &str) -> PathBuf {
+        let p = Path::new(value);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    fn secret(
+        &self,
+        key: &str,
+        inline: Option<Env>,
+        file_key: &str,
+        file: Option<Env>,
+    ) -> Result<Option<SecretString>, ConfigError> {
+        match (inline, file) {
+            (Some(_), Some(_)) => {
+                Err(self.err(key, format!("set either {key} or {file_key}, not both")))
+            }
+            (Some(v), None) => Ok(Some(SecretString::from(v.0))),
+            (None, Some(f)) => {
+                let path = self.path(&f.0);
+                let mut s = std::fs::read_to_string(&path).map_err(|e| {
+                    self.err(file_key, format!("cannot read {}: {e}", path.display()))
+                })?;
+                while s.ends_with('\n') || s.ends_with('\r') {
+                    s.pop();
+                }
+                if s.is_empty() {
+                    return Err(self.err(file_key, format!("{} is empty", path.display())));
+                }
+                Ok(Some(SecretString::from(s)))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn validate(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let listen = raw.server.listen.0.parse::<SocketAddr>().map_err(|_| {
+            self.err(
+                "server.listen",
+                format!(
+                    "{:?} is not an address like 127.0.0.1:8080",
+                    raw.server.listen.0
+                ),
+            )
+        })?;
+        let issuer = self.issuer(&raw.server.issuer.0)?;
+        let data_dir = self.path(
+            raw.server
+                .data_dir
+                .as_ref()
+                .map_or("data", |d| d.0.as_str()),
+        );
+        let source = match &raw.server.providers_dir {
+            Some(dir) => {
+                let dir = self.path(&dir.0);
+                if !dir.is_dir() {
+                    return Err(self.err(
+                        "server.providers_dir",
+                        format!("{} is not a directory", dir.display()),
+                    ));
+                }
+                DescriptorSource::Dir(dir)
+            }
+            None => DescriptorSource::DirOrBuiltin(self.base.join("providers")),
+        };
+        let store_url = raw
+            .store
+            .url
+            .map_or_else(|| "memory://".to_string(), |u| u.0);
+        if store_url != "memory://" {
+            return Err(self.err(
+                "store.url",
+                format!("{store_url:?} is not supported yet; use \"memory://\""),
+            ));
+        }
+
+        if raw.providers.is_empty() {
+            return Err(self.err(
+                "providers",
+                "no providers configured; add at least one [providers.NAME] table",
+            ));
+        }
+        let mut providers = IndexMap::new();
+        for (name, p) in raw.providers {
+            let provider = self.provider(&name, p, &source)?;
+            providers.insert(provider.name.clone(), provider);
+        }
+
+        let mut clients = IndexMap::new();
+        for (id, c) in raw.clients {
+            let client = self.client(&id, c, &providers)?;
+            clients.insert(client.client_id.clone(), client);
+        }
+        Ok(Config {
+            file: PathBuf::from(self.file),
+            server: ServerConfig {
+                listen,
+                issuer,
+                data_dir,
+            },
+            store: StoreConfig { url: store_url },
+            providers,
+            clients,
+        })
+    }
+
+    fn issuer(&self, value: &str) -> Result<Issuer, ConfigError> {
+        let key = "server.issuer";
+        let url = Url::parse(value)
+            .map_err(|e| self.err(key, format!("{value:?} is not an absolute URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(self.err(key, format!("{value:?} must be an http(s) URL")));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(self.err(key, "the issuer must not have a query or fragment"));
+        }
+        if url.scheme() == "http" && !is_loopback(&url) {
+            return Err(self.err(
+                key,
+                "the issuer must be https unless it is a loopback address (tokens would travel in clear text)",
+            ));
+        }
+        Ok(Issuer(url.as_str().trim_end_matches('/').to_string()))
+    }
+
+    fn provider(
+        &self,
+        name: &str,
+        p: RawProvider,
+        source: &DescriptorSource,
+    ) -> Result<ProviderConfig, ConfigError> {
+        let key = format!("providers.{name}");
+        let provider_name = ProviderName::parse(name).map_err(|m| self.err(&key, m))?;
+        let kind = p.kind.map_or_else(|| name.to_string(), |k| k.0);
+        let mut descriptor = source
+            .load(&kind)
+            .map_err(|m| self.err(&format!("{key}.kind"), m))?;
+        for (field, value) in [
+            ("authorize_url", &p.authorize_url),
+            ("token_url", &p.token_url),
+            ("userinfo_url", &p.userinfo_url),
+        ] {
+            if let Some(v) = value {
+                let url = Url::parse(&v.0).map_err(|e| {
+                    self.err(
+                        &format!("{key}.{field}"),
+                        format!("{:?} is not a URL: {e}", v.0),
+                    )
+                })?;
+                match field {
+                    "authorize_url" => descriptor.authorize_url = Some(url),
+                    "token_url" => descriptor.token_url = Some(url),
+                    _ => descriptor.userinfo_url = Some(url),
+                }
+            }
+        }
+        if let Some(v) = p.api_version {
+            descriptor.api_version = Some(v.0);
+        }
+        let secret = self.secret(
+            &format!("{key}.client_secret"),
+            p.client_secret,
+            &format!("{key}.client_secret_file"),
+            p.client_secret_file,
+        )?;
+        let needs_app = descriptor.protocol != Protocol::Demo;
+        let (client_id, client_secret) = if needs_app {
+            let id = p.client_id.ok_or_else(|| {
+                self.err(
+                    &key,
+                    "missing `client_id` (OK calls it app_id: \"ID приложения\")",
+                )
+            })?;
+            let secret = secret.ok_or_else(|| {
+                self.err(
+                    &key,
+                    "missing `client_secret` (OK: secret_key, \"Секретный ключ\"), or `client_secret_file`",
+                )
+            })?;
+            (id.0, secret)
+        } else {
+            (String::new(), SecretString::from(String::new()))
+        };
+        if descriptor.protocol == Protocol::Ok && p.public_key.is_none() {
+            return Err(self.err(
+                &key,
+                "missing `public_key` (OK's application key, \"Публичный ключ\")",
+            ));
+        }
+        if descriptor.protocol != Protocol::Ok && p.public_key.is_some() {
+            return Err(self.err(
+                &format!("{key}.public_key"),
+                "public_key is only used by OK providers",
+            ));
+        }
+        let endpoints = match (
+            &descriptor.authorize_url,
+            &descriptor.token_url,
+            &descriptor.userinfo_url,
+        ) {
+            (Some(a), Some(t), Some(u)) => Some(Endpoints {
+                authorize: a.clone(),
+                token: t.clone(),
+                userinfo: u.clone(),
+            }),
+            _ if needs_app => {
+                return Err(self.err(
+                    &key,
+                    format!("descriptor `{kind}` lacks endpoint URLs; set authorize_url, token_url and userinfo_url"),
+                ));
+            }
+            _ => None,
+        };
+        let display_name = p
+            .display_name
+            .map_or_else(|| descriptor.display_name.clone(), |d| d.0);
+        Ok(ProviderConfig {
+            name: provider_name,
+            kind,
+            descriptor,
+            client_id,
+            client_secret,
+            endpoints,
+            public_key: p.public_key.map(|k| k.0),
+            scopes: p
+                .scopes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.0)
+                .collect(),
+            display_name,
+        })
+    }
+
+    fn client(
+        &self,
+        id: &str,
+        c: RawClient,
+        providers: &IndexMap<ProviderName, ProviderConfig>,
+    ) -> Result<ClientConfig, ConfigError> {
+        let key = format!("clients.{id}");
+        if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_graphic() && ch != ':') {
+            return Err(self.err(&key, "a client_id is printable ASCII without spaces or `:`"));
+        }
+        let client_secret = self.secret(
+            &format!("{key}.client_secret"),
+            c.client_secret,
+            &format!("{key}.client_secret_file"),
+            c.client_secret_file,
+        )?;
+        if let Some(secret) = &client_secret {
+            use secrecy::ExposeSecret;
+            if secret.expose_secret().len() < 16 {
+                return Err(self.err(
+                    &format!("{key}.client_secret"),
+                    "a client secret must be at least 16 characters (e.g. `openssl rand -hex 32`)",
+                ));
+            }
+        }
+        if c.redirect_uris.is_empty() {
+            return Err(self.err(
+                &format!("{key}.redirect_uris"),
+                "list at least one redirect URI",
+            ));
+        }
+        let mut redirect_uris = Vec::new();
+        for uri in c.redirect_uris {
+            let url = Url::parse(&uri.0).map_err(|e| {
+                self.err(
+                    &format!("{key}.redirect_uris"),
+                    format!("{:?} is not an absolute URL: {e}", uri.0),
+                )
+            })?;
+            if url.fragment().is_some() {
+                return Err(self.err(
+                    &format!("{key}.redirect_uris"),
+                    format!("{:?}: a redirect URI must not have a #fragment", uri.0),
+                ));
+            }
+            let ok_scheme =
+                url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&url));
+            if !ok_scheme {
+                return Err(self.err(
+                    &format!("{key}.redirect_uris"),
+                    format!(
+                        "{:?}: a redirect URI must be https (http only for loopback addresses), or codes travel in clear text",
+                        uri.0
+                    ),
+                ));
+            }
+            redirect_uris.push(uri.0);
+        }
+        let allowed = match c.providers {
+            None => providers.keys().cloned().collect(),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(self.err(
+                        &format!("{key}.providers"),
+                        "an empty list allows no login; omit the key to allow every provider",
+                    ));
+                }
+                let mut names = Vec::new();
+                for p in list {
+                    let name = providers
+                        .keys()
+                        .find(|n| n.as_str() == p.0)
+                        .ok_or_else(|| {
+                            self.err(
+                                &format!("{key}.providers"),
+                                format!(
+                                    "no provider named {:?} (configured: {})",
+                                    p.0,
+                                    providers
+                                        .keys()
+                                        .map(|n| n.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            )
+                        })?;
+                    names.push(name.clone());
+                }
+                names
+            }
+        };
+        Ok(ClientConfig {
+            client_id: ClientId(id.to_string()),
+            name: c.name.map_or_else(|| id.to_string(), |n| n.0),
+            client_secret,
+            redirect_uris,
+            providers: allowed,
+        })
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_variables_and_keeps_literal_dollars() {
+        let env = |n: &str| (n == "A").then(|| "x$y".to_string());
+        assert_eq!(expand_env("p-${A}-$$-$q", env).unwrap(), "p-x$y-$-$q");
+        assert_eq!(
+            expand_env("${B}", env).unwrap_err(),
+            "environment variable B is not set"
+        );
+        assert!(expand_env("${A", env).unwrap_err().contains("unclosed"));
+    }
+}

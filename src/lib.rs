@@ -1,0 +1,15 @@
+//! socialgate: a social-login identity gateway. Sites speak OpenID Connect to it; it speaks
+//! each social network's own dialect (OK, VK, ...) upstream.
+
+pub mod config;
+pub mod error;
+pub mod gateway;
+pub mod oidc;
+pub mod provider;
+pub mod server;
+pub mod store;
+pub mod token;
+pub mod web;
+
+pub use config::Config;
+pub use gateway::Gateway;

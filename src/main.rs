@@ -1,0 +1,136 @@
+//! The command line: `socialgate [serve]` runs the gateway, `socialgate check` validates the
+//! config and prints what an admin must register where.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use socialgate::{Config, Gateway, server};
+
+#[derive(Parser)]
+#[command(
+    name = "socialgate",
+    version,
+    about = "Social-login gateway: OK, VK and more behind one OpenID Connect provider"
+)]
+struct Cli {
+    /// The config file.
+    #[arg(
+        long,
+        global = true,
+        env = "SOCIALGATE_CONFIG",
+        default_value = "config.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (the default).
+    Serve,
+    /// Validate the config and print the redirect URIs to register at each network.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Check => {
+            print!("{}", describe(&config));
+            ExitCode::SUCCESS
+        }
+        Command::Serve => match run(config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn run(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listen = config.server.listen;
+        for p in config.providers.values() {
+            if p.descriptor.protocol == socialgate::provider::descriptor::Protocol::Demo {
+                tracing::warn!(
+                    provider = %p.name,
+                    "DEMO provider enabled: anyone can log in as anyone. For trying out only; remove it before real use"
+                );
+            }
+        }
+        let gateway = Gateway::new(config)?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        tracing::info!(
+            %listen,
+            issuer = gateway.config.server.issuer.as_str(),
+            "socialgate is running"
+        );
+        server::serve(listener, gateway).await?;
+        Ok(())
+    })
+}
+
+/// What `check` prints: per provider, the redirect URI to register; per client, what it may use.
+fn describe(config: &Config) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let issuer = &config.server.issuer;
+    let _ = writeln!(out, "{}: OK", config.file.display());
+    let _ = writeln!(out, "issuer: {}", issuer.as_str());
+    let _ = writeln!(
+        out,
+        "\nProviders (register the redirect URI in each network's app settings):"
+    );
+    for p in config.providers.values() {
+        let demo = p.descriptor.protocol == socialgate::provider::descriptor::Protocol::Demo;
+        let _ = writeln!(out, "  {} (kind {}): {}", p.name, p.kind, p.display_name);
+        if demo {
+            let _ = writeln!(
+                out,
+                "    WARNING: the demo provider lets anyone log in as anyone. For trying out only."
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "    redirect URI: {}",
+                issuer.url(&format!("/callback/{}", p.name))
+            );
+        }
+    }
+    let _ = writeln!(out, "\nClients:");
+    for c in config.clients.values() {
+        let kind = if c.client_secret.is_some() {
+            "confidential"
+        } else {
+            "public, PKCE required"
+        };
+        let _ = writeln!(out, "  {} ({kind})", c.client_id);
+        for r in &c.redirect_uris {
+            let _ = writeln!(out, "    redirect URI: {r}");
+        }
+        let names: Vec<&str> = c.providers.iter().map(|p| p.as_str()).collect();
+        let _ = writeln!(out, "    providers: {}", names.join(", "));
+    }
+    out
+}

@@ -1,0 +1,176 @@
+//! The login between `/authorize` and the site's redirect URI: remember the site's request
+//! while the person is at the network, then turn the network's answer into a one-time code.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::request::AuthorizationRequest;
+use crate::error::{Error, PageError, SiteError, SiteErrorCode};
+use crate::gateway::Gateway;
+use crate::provider::{AuthorizeRequest, CallbackParams, Identity, ProviderName, UpstreamError};
+use crate::store;
+use crate::token::{hash_secret, random_token};
+
+/// How long a person may stay at the network's login page.
+const LOGIN_TTL: Duration = Duration::from_secs(600);
+/// How long a site has to redeem a code.
+pub const CODE_TTL: Duration = Duration::from_secs(60);
+
+/// A login waiting for the network's callback, stored under its upstream `state`.
+#[derive(Serialize, Deserialize)]
+struct PendingLogin {
+    request: AuthorizationRequest,
+    provider: ProviderName,
+    pkce_verifier: Option<String>,
+}
+
+/// What a one-time code stands for, stored under the code's hash.
+#[derive(Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub request: AuthorizationRequest,
+    pub identity: Identity,
+    pub auth_time: u64,
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Starts the upstream login; returns the network's authorize URL.
+pub async fn start(
+    gw: &Gateway,
+    request: AuthorizationRequest,
+    provider: ProviderName,
+) -> Result<String, Error> {
+    let configured = gw
+        .providers
+        .get(provider.as_str())
+        .ok_or(PageError::UnknownProvider)?;
+    let scopes = configured.upstream_scopes(request.scopes.iter().map(String::as_str));
+    let state = random_token();
+    let pkce_verifier = configured.uses_pkce().then(random_token);
+    let url = configured.protocol.authorize_url(&AuthorizeRequest {
+        state: &state,
+        scopes: &scopes,
+        pkce_verifier: pkce_verifier.as_deref(),
+    });
+    let pending = PendingLogin {
+        request,
+        provider,
+        pkce_verifier,
+    };
+    store::put_json(gw.store.as_ref(), &login_key(&state), &pending, LOGIN_TTL).await?;
+    Ok(url.to_string())
+}
+
+fn login_key(state: &str) -> String {
+    format!("login:{}", hash_secret(state))
+}
+
+pub fn code_key(code: &str) -> String {
+    format!("code:{}", hash_secret(code))
+}
+
+/// Finishes the login at `/callback/{provider}`; returns the site's redirect URI with a
+/// fresh one-time code and the site's state.
+pub async fn finish(
+    gw: &Gateway,
+    provider: &str,
+    mut params: HashMap<String, String>,
+) -> Result<(String, Vec<(&'static str, String)>), Error> {
+    let configured = gw
+        .providers
+        .get(provider)
+        .ok_or(PageError::UnknownProvider)?;
+    let state = params.remove("state").ok_or(PageError::BadState)?;
+    // One use only: a replayed callback finds nothing.
+    let pending: PendingLogin = store::take_json(gw.store.as_ref(), &login_key(&state))
+        .await?
+        .ok_or(PageError::BadState)?;
+    if pending.provider.as_str() != provider {
+        return Err(PageError::BadState.into());
+    }
+    let request = pending.request;
+    let to_site = |code: SiteErrorCode, description: String| -> Error {
+        SiteError {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            issuer: gw.config.server.issuer.as_str().to_string(),
+            code,
+            description,
+        }
+        .into()
+    };
+    if let Some(error) = params.remove("error") {
+        let network = configured.display_name.as_str();
+        return Err(if error == "access_denied" {
+            to_site(
+                SiteErrorCode::AccessDenied,
+                format!("the person declined the login at {network}"),
+            )
+        } else {
+            // Only the error code's own characters: the value came from the browser.
+            let error: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            to_site(
+                SiteErrorCode::ServerError,
+                format!("{network} returned error {error}"),
+            )
+        });
+    }
+    let code = params
+        .remove("code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            to_site(
+                SiteErrorCode::ServerError,
+                format!(
+                    "{} returned neither a code nor an error",
+                    configured.display_name
+                ),
+            )
+        })?;
+    let callback = CallbackParams {
+        code,
+        extra: params,
+    };
+    let identity = configured
+        .protocol
+        .identify(&callback, pending.pkce_verifier.as_deref())
+        .await
+        .map_err(|e| {
+            tracing::warn!(provider, error = %e, "upstream login failed");
+            let code = match e {
+                UpstreamError::Unavailable { .. } => SiteErrorCode::TemporarilyUnavailable,
+                UpstreamError::Refused { .. } | UpstreamError::Malformed { .. } => {
+                    SiteErrorCode::ServerError
+                }
+            };
+            to_site(code, e.to_string())
+        })?;
+    tracing::info!(provider, client = %request.client_id, "upstream login succeeded");
+
+    let code = random_token();
+    let redirect_uri = request.redirect_uri.clone();
+    let state = request.state.clone();
+    let grant = CodeGrant {
+        request,
+        identity,
+        auth_time: now(),
+    };
+    store::put_json(gw.store.as_ref(), &code_key(&code), &grant, CODE_TTL).await?;
+    let mut out = vec![("code", code)];
+    if let Some(state) = state {
+        out.push(("state", state));
+    }
+    out.push(("iss", gw.config.server.issuer.as_str().to_string()));
+    Ok((redirect_uri, out))
+}

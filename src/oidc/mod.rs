@@ -1,0 +1,159 @@
+//! What sites talk to: the OpenID Connect endpoints. Handlers only parse the request, call
+//! the domain function and turn its result into a response.
+
+pub mod exchange;
+pub mod login;
+pub mod request;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::error::{Error, PageError, TokenErrorCode, no_store, redirect_with};
+use crate::gateway::Gateway;
+use crate::web::{self, Lang, ProviderButton};
+use exchange::{ClientAuth, TokenParams};
+use request::AuthorizeParams;
+
+pub type AppState = Arc<Gateway>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/jwks", get(jwks))
+        .route("/authorize", get(authorize_get).post(authorize_post))
+        .route("/callback/{provider}", get(callback))
+        .route("/token", axum::routing::post(token))
+        .route("/userinfo", get(userinfo).post(userinfo))
+}
+
+async fn discovery(State(gw): State<AppState>) -> Response {
+    let issuer = &gw.config.server.issuer;
+    let doc = json!({
+        "issuer": issuer.as_str(),
+        "authorization_endpoint": issuer.url("/authorize"),
+        "token_endpoint": issuer.url("/token"),
+        "userinfo_endpoint": issuer.url("/userinfo"),
+        "jwks_uri": issuer.url("/jwks"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "provider", "provider_user_id", "name", "given_name", "family_name",
+            "picture", "locale", "gender", "birthdate", "email", "email_verified"
+        ],
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
+    });
+    Json(doc).into_response()
+}
+
+async fn jwks(State(gw): State<AppState>) -> Response {
+    Json(gw.key.jwks()).into_response()
+}
+
+async fn authorize_get(
+    State(gw): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<AuthorizeParams>, QueryRejection>,
+) -> Result<Response, Error> {
+    let Query(params) = params.map_err(|_| PageError::MalformedRequest)?;
+    authorize(&gw, &headers, params).await
+}
+
+async fn authorize_post(
+    State(gw): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Form<AuthorizeParams>, FormRejection>,
+) -> Result<Response, Error> {
+    let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
+    authorize(&gw, &headers, params).await
+}
+
+async fn authorize(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    params: AuthorizeParams,
+) -> Result<Response, Error> {
+    let (request, client, provider) = request::validate(&gw.config, params)?;
+    if let Some(provider) = provider {
+        let url = login::start(gw, request, provider).await?;
+        return Ok(Redirect::to(&url).into_response());
+    }
+    let lang = Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let buttons: Vec<ProviderButton> = client
+        .providers
+        .iter()
+        .filter_map(|name| gw.providers.get(name.as_str()))
+        .map(|p| ProviderButton {
+            label: p.label(lang == Lang::Ru).to_string(),
+            color: p.button_color.clone().unwrap_or_else(|| "#374151".into()),
+            href: format!("/authorize?{}", request.to_query(&p.name)),
+            demo: p.is_demo,
+        })
+        .collect();
+    Ok(web::login_page(lang, &client.name, &buttons))
+}
+
+async fn callback(
+    State(gw): State<AppState>,
+    Path(provider): Path<String>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, Error> {
+    let Query(params) = params.map_err(|_| PageError::BadState)?;
+    let (redirect_uri, params) = login::finish(&gw, &provider, params).await?;
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Ok(redirect_with(&redirect_uri, &params))
+}
+
+async fn token(
+    State(gw): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Form<TokenParams>, FormRejection>,
+) -> Result<Response, Error> {
+    let Form(params) = params.map_err(|e| {
+        Error::token(
+            TokenErrorCode::InvalidRequest,
+            format!("the body must be application/x-www-form-urlencoded: {e}"),
+        )
+    })?;
+    let auth = ClientAuth {
+        basic: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    };
+    let response = exchange::token(&gw, auth, params).await?;
+    Ok((no_store(), Json(response)).into_response())
+}
+
+async fn userinfo(State(gw): State<AppState>, headers: HeaderMap) -> Result<Response, Error> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let claims = exchange::userinfo(&gw, bearer)?;
+    Ok((no_store(), Json(claims)).into_response())
+}

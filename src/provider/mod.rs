@@ -1,0 +1,273 @@
+//! Social networks behind the gateway: the `Provider` trait every network implements, the
+//! normalized `Identity` it yields, and the registry built from the config. Providers know
+//! nothing about the sites they serve.
+
+pub mod demo;
+pub mod descriptor;
+pub mod http;
+pub mod oauth2;
+pub mod ok;
+pub mod vk;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::{Config, ProviderConfig};
+use crate::store::Store;
+use descriptor::{ClaimMap, Protocol};
+
+/// The name of a configured provider (its `[providers.NAME]` table): used in URLs and claims.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProviderName(String);
+
+impl ProviderName {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let valid = !s.is_empty()
+            && s.len() <= 32
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if valid {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!(
+                "{s:?} is not a valid provider name (1-32 of a-z, 0-9, `_`, `-`)"
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProviderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person as a network describes them, normalized to OIDC claim names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub provider: ProviderName,
+    /// The network's own stable account id, as a string.
+    pub provider_user_id: String,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    pub locale: Option<String>,
+    pub gender: Option<String>,
+    pub birthdate: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+/// Why a network could not finish a login; the site sees the `Display` text as
+/// `error_description`, so it never carries tokens or secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The network is down or slow (5xx, timeout, connection refused).
+    #[error("{network} is unavailable: {detail}")]
+    Unavailable { network: String, detail: String },
+    /// The network answered, but not with what the protocol promises.
+    #[error("{network} refused the login: {detail}")]
+    Refused { network: String, detail: String },
+    #[error("{network} sent an invalid answer: {detail}")]
+    Malformed { network: String, detail: String },
+}
+
+/// What the gateway sends the person to the network with.
+pub struct AuthorizeRequest<'a> {
+    pub state: &'a str,
+    /// Upstream permissions, already mapped from the site's scopes.
+    pub scopes: &'a [String],
+    /// Sent as an S256 challenge to networks that take PKCE.
+    pub pkce_verifier: Option<&'a str>,
+}
+
+/// The network's answer at `/callback/{provider}` (already checked for `error`).
+pub struct CallbackParams {
+    pub code: String,
+    /// Everything else the network sent, for networks that need more than the code.
+    pub extra: HashMap<String, String>,
+}
+
+/// One network's protocol. A descriptor-driven implementation covers plain OAuth 2.0;
+/// quirky networks get a module of their own.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Where to send the person's browser.
+    fn authorize_url(&self, req: &AuthorizeRequest<'_>) -> Url;
+    /// Exchanges the callback's code and reads the person's profile.
+    async fn identify(
+        &self,
+        callback: &CallbackParams,
+        pkce_verifier: Option<&str>,
+    ) -> Result<Identity, UpstreamError>;
+}
+
+/// A configured provider: its settings plus the code that speaks its protocol.
+pub struct ConfiguredProvider {
+    pub name: ProviderName,
+    pub display_name: String,
+    pub display_name_ru: Option<String>,
+    pub button_color: Option<String>,
+    pub is_demo: bool,
+    pkce: bool,
+    default_scopes: Vec<String>,
+    scope_map: std::collections::BTreeMap<String, Vec<String>>,
+    pub protocol: Arc<dyn Provider>,
+}
+
+impl ConfiguredProvider {
+    /// Upstream permissions for a site's OIDC scopes: the descriptor's defaults, the
+    /// admin's `scopes`, and whatever the requested scopes map to, without duplicates.
+    pub fn upstream_scopes<'a>(
+        &self,
+        oidc_scopes: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mapped = oidc_scopes
+            .into_iter()
+            .filter_map(|s| self.scope_map.get(s))
+            .flatten();
+        for s in self.default_scopes.iter().chain(mapped) {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        out
+    }
+
+    pub fn uses_pkce(&self) -> bool {
+        self.pkce
+    }
+
+    pub fn label(&self, russian: bool) -> &str {
+        match (&self.display_name_ru, russian) {
+            (Some(ru), true) => ru,
+            _ => &self.display_name,
+        }
+    }
+}
+
+/// Every configured provider, in config order.
+pub struct Registry {
+    providers: IndexMap<ProviderName, ConfiguredProvider>,
+}
+
+impl Registry {
+    pub fn build(
+        config: &Config,
+        http: &reqwest::Client,
+        store: Arc<dyn Store>,
+    ) -> Result<Self, String> {
+        let mut providers = IndexMap::new();
+        for p in config.providers.values() {
+            let callback = Url::parse(&config.server.issuer.url(&format!("/callback/{}", p.name)))
+                .map_err(|e| format!("provider {}: bad callback URL: {e}", p.name))?;
+            let endpoints = || {
+                p.endpoints
+                    .as_ref()
+                    .ok_or_else(|| format!("provider {} has no endpoints", p.name))
+            };
+            let protocol: Arc<dyn Provider> = match p.descriptor.protocol {
+                Protocol::Ok => Arc::new(ok::Odnoklassniki::new(
+                    p,
+                    endpoints()?,
+                    callback,
+                    http.clone(),
+                )),
+                Protocol::Vk => Arc::new(vk::Vk::new(p, endpoints()?, callback, http.clone())),
+                Protocol::Demo => Arc::new(demo::Demo::new(
+                    p.name.clone(),
+                    &config.server.issuer,
+                    store.clone(),
+                )),
+            };
+            providers.insert(p.name.clone(), Self::configured(p, protocol));
+        }
+        Ok(Registry { providers })
+    }
+
+    fn configured(p: &ProviderConfig, protocol: Arc<dyn Provider>) -> ConfiguredProvider {
+        let mut default_scopes = p.descriptor.default_scopes.clone();
+        default_scopes.extend(p.scopes.iter().cloned());
+        ConfiguredProvider {
+            name: p.name.clone(),
+            display_name: p.display_name.clone(),
+            display_name_ru: p.descriptor.display_name_ru.clone(),
+            button_color: p.descriptor.button_color.clone(),
+            is_demo: p.descriptor.protocol == Protocol::Demo,
+            pkce: p.descriptor.pkce,
+            default_scopes,
+            scope_map: p.descriptor.scope_map.clone(),
+            protocol,
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ConfiguredProvider> {
+        self.providers.values().find(|p| p.name.as_str() == name)
+    }
+}
+
+/// Reads a profile JSON object into an `Identity` through a descriptor's claim map. Values
+/// may be strings or numbers upstream; empty strings count as absent.
+pub fn map_claims(
+    provider: &ProviderName,
+    network: &str,
+    claims: &ClaimMap,
+    profile: &serde_json::Value,
+) -> Result<Identity, UpstreamError> {
+    let field = |path: &Option<String>| path.as_deref().and_then(|p| lookup(profile, p));
+    let provider_user_id =
+        lookup(profile, &claims.provider_user_id).ok_or_else(|| UpstreamError::Malformed {
+            network: network.to_string(),
+            detail: format!("the profile has no `{}`", claims.provider_user_id),
+        })?;
+    let email = field(&claims.email);
+    Ok(Identity {
+        provider: provider.clone(),
+        provider_user_id,
+        name: field(&claims.name),
+        given_name: field(&claims.given_name),
+        family_name: field(&claims.family_name),
+        picture: field(&claims.picture),
+        locale: field(&claims.locale),
+        gender: field(&claims.gender),
+        birthdate: field(&claims.birthdate),
+        email_verified: email.is_some() && claims.email_verified,
+        email,
+    })
+}
+
+/// A dotted path (`user.id`) into a JSON object, as a string.
+fn lookup(value: &serde_json::Value, path: &str) -> Option<String> {
+    let v = path.split('.').try_fold(value, |v, key| v.get(key))?;
+    match v {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Fills in `name` from given and family names when the network gives only those.
+pub fn with_full_name(mut identity: Identity) -> Identity {
+    if identity.name.is_none() {
+        let parts: Vec<&str> = [&identity.given_name, &identity.family_name]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if !parts.is_empty() {
+            identity.name = Some(parts.join(" "));
+        }
+    }
+    identity
+}

@@ -1,0 +1,233 @@
+//! The OAuth 2.0 authorization-code flow every network shares, on the `oauth2` crate:
+//! building the authorize URL and exchanging the code. Lenient where real networks are
+//! (OK's string `expires_in`, `token_type=session`, errors sent with HTTP 200).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AccessToken, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, StandardRevocableToken, TokenUrl,
+};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+use super::{AuthorizeRequest, UpstreamError, http};
+use crate::config::{Endpoints, ProviderConfig};
+
+type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    UpstreamToken,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// A token endpoint's answer, read leniently. Fields beyond the standard ones (VK's
+/// `user_id` and `email`) stay in `extra`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UpstreamToken {
+    pub access_token: AccessToken,
+    #[serde(default = "bearer")]
+    pub token_type: BasicTokenType,
+    #[serde(default, deserialize_with = "number_or_string")]
+    pub expires_in: Option<u64>,
+    pub refresh_token: Option<RefreshToken>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Token requests go through the shared client and `http::send` (timeouts, size limit).
+struct Transport<'a>(&'a OAuth2Flow);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Transport<'_> {
+    type Error = UpstreamError;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, UpstreamError>> + Send + 'c>>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(self.0.send(request))
+    }
+}
+
+fn bearer() -> BasicTokenType {
+    BasicTokenType::Bearer
+}
+
+fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        Num(u64),
+        Str(String),
+    }
+    Ok(match Option::<N>::deserialize(d)? {
+        Some(N::Num(n)) => Some(n),
+        Some(N::Str(s)) => s.trim().parse().ok(),
+        None => None,
+    })
+}
+
+impl oauth2::TokenResponse for UpstreamToken {
+    type TokenType = BasicTokenType;
+    fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+    fn token_type(&self) -> &BasicTokenType {
+        &self.token_type
+    }
+    fn expires_in(&self) -> Option<Duration> {
+        self.expires_in.map(Duration::from_secs)
+    }
+    fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+    fn scopes(&self) -> Option<&Vec<Scope>> {
+        None
+    }
+}
+
+/// The code flow against one network app.
+pub struct OAuth2Flow {
+    network: String,
+    client: OAuthClient,
+    scope_separator: String,
+    http: reqwest::Client,
+}
+
+impl OAuth2Flow {
+    pub fn new(
+        config: &ProviderConfig,
+        endpoints: &Endpoints,
+        callback: Url,
+        http: reqwest::Client,
+    ) -> Self {
+        let client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
+            .set_client_secret(ClientSecret::new(
+                config.client_secret.expose_secret().to_string(),
+            ))
+            .set_auth_uri(AuthUrl::from_url(endpoints.authorize.clone()))
+            .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
+            .set_redirect_uri(RedirectUrl::from_url(callback))
+            .set_auth_type(AuthType::RequestBody);
+        OAuth2Flow {
+            network: config.display_name.clone(),
+            client,
+            scope_separator: config.descriptor.scope_separator.clone(),
+            http,
+        }
+    }
+
+    pub fn authorize_url(&self, req: &AuthorizeRequest<'_>, extra: &[(&str, &str)]) -> Url {
+        let state = req.state.to_string();
+        let mut auth = self.client.authorize_url(move || CsrfToken::new(state));
+        if !req.scopes.is_empty() {
+            // One joined scope: networks differ in the separator (OK `;`, VK `,`).
+            auth = auth.add_scope(Scope::new(req.scopes.join(&self.scope_separator)));
+        }
+        if let Some(verifier) = req.pkce_verifier {
+            auth = auth.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(
+                &PkceCodeVerifier::new(verifier.to_string()),
+            ));
+        }
+        for (k, v) in extra {
+            auth = auth.add_extra_param(*k, *v);
+        }
+        auth.url().0
+    }
+
+    pub async fn exchange(
+        &self,
+        code: &str,
+        pkce_verifier: Option<&str>,
+    ) -> Result<UpstreamToken, UpstreamError> {
+        let mut request = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.to_string()));
+        if let Some(v) = pkce_verifier {
+            request = request.set_pkce_verifier(PkceCodeVerifier::new(v.to_string()));
+        }
+        request
+            .request_async(&Transport(self))
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::Request(e) => e,
+                RequestTokenError::ServerResponse(e) => self.refused(match e.error_description() {
+                    Some(d) => format!("{} ({d})", e.error()),
+                    None => e.error().to_string(),
+                }),
+                RequestTokenError::Parse(_, body) => self.explain_body(&body),
+                RequestTokenError::Other(detail) => UpstreamError::Malformed {
+                    network: self.network.clone(),
+                    detail,
+                },
+            })
+    }
+
+    /// Runs one token request through the shared client. An error object sent with HTTP 200
+    /// (OK does so) is turned into a 400 so the `oauth2` crate reads it as the error it is.
+    async fn send(&self, req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, UpstreamError> {
+        let (parts, body) = req.into_parts();
+        let builder = self
+            .http
+            .request(parts.method, parts.uri.to_string())
+            .headers(parts.headers)
+            .body(body);
+        let (mut status, body) = http::send(&self.network, builder).await?;
+        if status.is_success() {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                if v.get("error").is_some() || v.get("error_code").is_some() {
+                    status = reqwest::StatusCode::BAD_REQUEST;
+                }
+            }
+        }
+        let mut response = oauth2::HttpResponse::new(body);
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            oauth2::http::header::CONTENT_TYPE,
+            oauth2::http::HeaderValue::from_static("application/json"),
+        );
+        Ok(response)
+    }
+
+    fn refused(&self, detail: String) -> UpstreamError {
+        UpstreamError::Refused {
+            network: self.network.clone(),
+            detail,
+        }
+    }
+
+    /// Words for an answer that is not a token: a network-specific error object, or garbage.
+    fn explain_body(&self, body: &[u8]) -> UpstreamError {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        if let Some(code) = v.get("error_code") {
+            return self.refused(format!(
+                "error {code}: {}",
+                text("error_msg").unwrap_or_default()
+            ));
+        }
+        if let Some(e) = text("error") {
+            return self.refused(match text("error_description") {
+                Some(d) => format!("{e} ({d})"),
+                None => e,
+            });
+        }
+        UpstreamError::Malformed {
+            network: self.network.clone(),
+            detail: "the token answer is not valid JSON with an access_token".into(),
+        }
+    }
+}

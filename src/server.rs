@@ -1,0 +1,176 @@
+//! The HTTP server: routes, middleware (request ids, tracing, limits, timeouts, security
+//! headers) and the demo network's pages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{Error, PageError};
+use crate::gateway::Gateway;
+use crate::oidc::{self, AppState};
+use crate::provider::demo;
+use crate::web::{self, Lang};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longer than the upstream timeout, so a slow network ends as a proper error first.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Every request the gateway takes is a small form.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn app(gateway: Gateway) -> Router {
+    let state: AppState = Arc::new(gateway);
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        // Codes travel in URLs: never leak them to another site through Referer.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+            ),
+        ));
+    Router::new()
+        .merge(oidc::routes())
+        .route("/", get(home))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/demo/{provider}", get(demo_form).post(demo_submit))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                        let id = req
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        // The path only: queries carry codes and states.
+                        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+                .layer(security_headers),
+        )
+        .with_state(state)
+}
+
+async fn home(State(gw): State<AppState>) -> Response {
+    let discovery = gw
+        .config
+        .server
+        .issuer
+        .url("/.well-known/openid-configuration");
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("socialgate: OpenID Connect gateway for social logins.\nDiscovery: {discovery}\n"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct DemoQuery {
+    state: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoForm {
+    state: String,
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+fn demo_provider<'g>(
+    gw: &'g Gateway,
+    name: &str,
+) -> Result<&'g crate::provider::ConfiguredProvider, Error> {
+    gw.providers
+        .get(name)
+        .filter(|p| p.is_demo)
+        .ok_or_else(|| PageError::UnknownProvider.into())
+}
+
+async fn demo_form(
+    State(gw): State<AppState>,
+    Path(provider): Path<String>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<DemoQuery>,
+) -> Result<Response, Error> {
+    let p = demo_provider(&gw, &provider)?;
+    let state = q.state.ok_or(PageError::BadState)?;
+    let lang = Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    Ok(web::demo_page(lang, &format!("/demo/{}", p.name), &state))
+}
+
+async fn demo_submit(
+    State(gw): State<AppState>,
+    Path(provider): Path<String>,
+    Form(form): Form<DemoForm>,
+) -> Result<Response, Error> {
+    let p = demo_provider(&gw, &provider)?;
+    let url = demo::complete(
+        gw.store.as_ref(),
+        &gw.config.server.issuer,
+        &p.name,
+        &form.state,
+        &form.name,
+        &form.email,
+    )
+    .await?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+/// Serves until Ctrl-C / SIGTERM, finishing requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, gateway: Gateway) -> std::io::Result<()> {
+    axum::serve(listener, app(gateway))
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

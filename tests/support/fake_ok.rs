@@ -1,0 +1,679 @@
+//! A fake OK.ru (Odnoklassniki) upstream for the integration tests.
+//!
+//! It reproduces the behaviour described in `docs/providers.md` ("OK.ru"): OAuth code flow with
+//! `;`-separated scopes, a token endpoint that answers errors with HTTP 200, `expires_in` as a
+//! string, and the `fb.do` REST endpoint with its own `sig` signature (implemented here
+//! independently of the gateway, so the gateway's signing is checked against a second
+//! implementation) and `error_code` objects at HTTP 200.
+//!
+//! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use md5::{Digest, Md5};
+use serde_json::{Map, Value, json};
+use url::Url;
+
+/// The person who "logs in" at the fake's authorize endpoint.
+#[derive(Clone, Debug)]
+pub struct OkUser {
+    pub uid: String,
+    pub name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub gender: Option<String>,
+    pub birthday: Option<String>,
+    pub locale: Option<String>,
+    pub pic190x190: Option<String>,
+    pub email: Option<String>,
+}
+
+impl OkUser {
+    pub fn sample() -> Self {
+        OkUser {
+            uid: "575123456789".to_owned(),
+            name: "Иван Петров".to_owned(),
+            first_name: "Иван".to_owned(),
+            last_name: "Петров".to_owned(),
+            gender: Some("male".to_owned()),
+            birthday: Some("1990-05-17".to_owned()),
+            locale: Some("ru".to_owned()),
+            pic190x190: Some("https://i.mycdn.me/i?r=sample".to_owned()),
+            email: Some("ivan@example.ru".to_owned()),
+        }
+    }
+}
+
+/// The OK application as registered at ok.ru/devaccess.
+#[derive(Clone, Debug)]
+pub struct FakeOkConfig {
+    pub app_id: String,
+    pub public_key: String,
+    pub secret_key: String,
+    /// The only redirect_uri registered in the app.
+    pub redirect_uri: String,
+    /// OK support granted GET_EMAIL to this app.
+    pub app_has_get_email: bool,
+    pub user: OkUser,
+}
+
+impl FakeOkConfig {
+    pub fn new(redirect_uri: &str) -> Self {
+        FakeOkConfig {
+            app_id: "512000000001".to_owned(),
+            public_key: "CBAFJIICABABABABA".to_owned(),
+            secret_key: "0F1E2D3C4B5A69788796A5B4".to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            app_has_get_email: true,
+            user: OkUser::sample(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum OkBehaviour {
+    Normal,
+    /// The person refuses at the consent page.
+    Deny,
+    TokenHttp500,
+    TokenMalformedJson,
+    TokenHang,
+    /// fb.do answers `{"error_code":n,...}` (HTTP 200).
+    ApiError(u32),
+    ApiHttp502,
+    ApiHang,
+}
+
+/// Lowercase hex MD5 of a UTF-8 string.
+pub fn md5_hex(input: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Md5::digest(input.as_bytes());
+    let mut out = String::with_capacity(32);
+    for byte in digest.iter() {
+        out.push(HEX[(byte >> 4) as usize] as char);
+        out.push(HEX[(byte & 0x0f) as usize] as char);
+    }
+    out
+}
+
+/// `session_secret_key = lowercase_hex(md5(access_token + application_secret_key))`.
+pub fn session_secret_key(access_token: &str, secret_key: &str) -> String {
+    md5_hex(&format!("{access_token}{secret_key}"))
+}
+
+/// OK's `sig`: every parameter except `sig`, `access_token` and `session_key`, sorted by name
+/// (byte order), joined as `name=value` with no separator (raw values), followed by `secret`
+/// (the session secret key for calls in a user's session), md5, lowercase hex.
+pub fn sign_params<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], secret: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .filter(|(k, _)| !matches!(*k, "sig" | "access_token" | "session_key"))
+        .collect();
+    pairs.sort();
+    let mut joined = String::new();
+    for (k, v) in pairs {
+        joined.push_str(k);
+        joined.push('=');
+        joined.push_str(v);
+    }
+    joined.push_str(secret);
+    md5_hex(&joined)
+}
+
+#[derive(Clone, Debug)]
+struct IssuedCode {
+    client_id: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    user: OkUser,
+}
+
+#[derive(Clone, Debug)]
+struct IssuedToken {
+    user: OkUser,
+    scope_has_get_email: bool,
+}
+
+struct OkState {
+    behaviour: OkBehaviour,
+    user: OkUser,
+    last_authorize_scope: Option<String>,
+    last_api_params: Option<Vec<(String, String)>>,
+    calls: HashMap<&'static str, usize>,
+    codes: HashMap<String, IssuedCode>,
+    tokens: HashMap<String, IssuedToken>,
+    refresh_tokens: HashMap<String, IssuedToken>,
+    counter: u64,
+}
+
+impl OkState {
+    fn bump(&mut self, endpoint: &'static str) {
+        *self.calls.entry(endpoint).or_insert(0) += 1;
+    }
+
+    /// A fresh (counter, 32 hex chars) pair; unique within this fake.
+    fn fresh(&mut self) -> (u64, String) {
+        self.counter += 1;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        (
+            self.counter,
+            md5_hex(&format!("ok:{nanos}:{}", self.counter)),
+        )
+    }
+}
+
+struct Shared {
+    config: FakeOkConfig,
+    state: Mutex<OkState>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, OkState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running fake OK server (stays up until the test's runtime ends).
+pub struct FakeOk {
+    pub base_url: String,
+    shared: Arc<Shared>,
+}
+
+impl FakeOk {
+    pub async fn start(config: FakeOkConfig) -> FakeOk {
+        let state = OkState {
+            behaviour: OkBehaviour::Normal,
+            user: config.user.clone(),
+            last_authorize_scope: None,
+            last_api_params: None,
+            calls: HashMap::new(),
+            codes: HashMap::new(),
+            tokens: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            counter: 0,
+        };
+        let shared = Arc::new(Shared {
+            config,
+            state: Mutex::new(state),
+        });
+        let app = Router::new()
+            .route("/oauth/authorize", get(authorize))
+            .route("/oauth/token.do", post(token))
+            .route("/fb.do", get(api).post(api))
+            .route(
+                "/api/users/getCurrentUser",
+                get(api_get_current_user).post(api_get_current_user),
+            )
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake OK on 127.0.0.1:0");
+        let addr = listener.local_addr().expect("fake OK local address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeOk {
+            base_url: format!("http://{addr}"),
+            shared,
+        }
+    }
+
+    pub fn authorize_url(&self) -> String {
+        format!("{}/oauth/authorize", self.base_url)
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token.do", self.base_url)
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("{}/fb.do", self.base_url)
+    }
+
+    pub fn set_behaviour(&self, b: OkBehaviour) {
+        self.shared.lock().behaviour = b;
+    }
+
+    /// Who "logs in" at the next authorize.
+    pub fn set_user(&self, u: OkUser) {
+        self.shared.lock().user = u;
+    }
+
+    /// Raw `scope` parameter of the last authorize request (None if absent or no request yet).
+    pub fn last_authorize_scope(&self) -> Option<String> {
+        self.shared.lock().last_authorize_scope.clone()
+    }
+
+    /// Parameters (query then form body) of the last fb.do call.
+    pub fn last_api_params(&self) -> Option<Vec<(String, String)>> {
+        self.shared.lock().last_api_params.clone()
+    }
+
+    /// Number of requests seen by "authorize" | "token" | "api" (0 for anything else).
+    pub fn calls(&self, endpoint: &str) -> usize {
+        self.shared.lock().calls.get(endpoint).copied().unwrap_or(0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request helpers
+
+/// Parameters from the query string, then from an `application/x-www-form-urlencoded` body.
+fn collect_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    if let Some(q) = query {
+        out.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            ct.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    if is_form && !body.is_empty() {
+        out.extend(url::form_urlencoded::parse(body).into_owned());
+    }
+    out
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn html_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><h1>{title}</h1><p>{message}</p></body></html>"
+    );
+    (status, Html(body)).into_response()
+}
+
+fn redirect(target: &Url) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, target.as_str().to_owned())],
+    )
+        .into_response()
+}
+
+async fn hang() {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /oauth/authorize
+
+async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let params = collect_params(query.as_deref(), &HeaderMap::new(), &[]);
+    let cfg = &sh.config;
+    let mut st = sh.lock();
+    st.bump("authorize");
+    st.last_authorize_scope = param(&params, "scope").map(str::to_owned);
+
+    // Every problem here is a 400 page: OK never redirects to an unverified redirect_uri.
+    if param(&params, "client_id") != Some(cfg.app_id.as_str()) {
+        return html_page(
+            StatusCode::BAD_REQUEST,
+            "Ошибка",
+            "Приложение не найдено (invalid client_id)",
+        );
+    }
+    let redirect_uri = match param(&params, "redirect_uri") {
+        Some(r) if r == cfg.redirect_uri => r,
+        _ => {
+            return html_page(
+                StatusCode::BAD_REQUEST,
+                "Ошибка",
+                "redirect_uri не совпадает с адресом, указанным в настройках приложения",
+            );
+        }
+    };
+    if param(&params, "response_type") != Some("code") {
+        return html_page(
+            StatusCode::BAD_REQUEST,
+            "Ошибка",
+            "Unsupported response_type",
+        );
+    }
+    let state = match param(&params, "state") {
+        Some(s) if !s.is_empty() => s,
+        _ => return html_page(StatusCode::BAD_REQUEST, "Ошибка", "Missing state"),
+    };
+    let Ok(mut target) = Url::parse(redirect_uri) else {
+        return html_page(StatusCode::BAD_REQUEST, "Ошибка", "Invalid redirect_uri");
+    };
+
+    if st.behaviour == OkBehaviour::Deny {
+        target
+            .query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("state", state);
+        return redirect(&target);
+    }
+
+    // Quirk: OK separates scopes with ';' (and only ';').
+    let scopes: Vec<String> = param(&params, "scope")
+        .unwrap_or("")
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let (n, hex) = st.fresh();
+    let code = format!("okc{n}{}", &hex[..24]);
+    let issued = IssuedCode {
+        client_id: cfg.app_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        scopes,
+        user: st.user.clone(),
+    };
+    st.codes.insert(code.clone(), issued);
+    target
+        .query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", state);
+    redirect(&target)
+}
+
+// ---------------------------------------------------------------------------------------------
+// POST /oauth/token.do
+
+/// OK's habit: token errors come as a JSON body with **HTTP 200**, not 400/401 as RFC 6749 says.
+/// The gateway must therefore look for `error` in the body whatever the status; the fake answers
+/// 200 so that a gateway relying on the HTTP status alone fails the tests.
+fn token_error(error: &str, description: &str) -> Response {
+    (
+        StatusCode::OK,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+async fn token(
+    State(sh): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = collect_params(query.as_deref(), &headers, &body);
+    let behaviour = {
+        let mut st = sh.lock();
+        st.bump("token");
+        st.behaviour.clone()
+    };
+    match behaviour {
+        OkBehaviour::TokenHttp500 => {
+            return html_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error",
+                "Произошла ошибка. Попробуйте позже.",
+            );
+        }
+        OkBehaviour::TokenMalformedJson => {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
+                "{\"access_token\": ",
+            )
+                .into_response();
+        }
+        OkBehaviour::TokenHang => {
+            hang().await;
+            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout", "");
+        }
+        _ => {}
+    }
+
+    let cfg = &sh.config;
+    let Some(grant_type) = param(&params, "grant_type") else {
+        return token_error("invalid_request", "Missing required parameter: grant_type");
+    };
+    if grant_type != "authorization_code" && grant_type != "refresh_token" {
+        return token_error("unsupported_grant_type", "Unsupported grant_type");
+    }
+    let (Some(client_id), Some(client_secret)) =
+        (param(&params, "client_id"), param(&params, "client_secret"))
+    else {
+        return token_error(
+            "invalid_request",
+            "Missing required parameter: client_id or client_secret",
+        );
+    };
+    if client_id != cfg.app_id || client_secret != cfg.secret_key {
+        return token_error("invalid_client", "Invalid client_id or client_secret");
+    }
+
+    let mut st = sh.lock();
+    if grant_type == "refresh_token" {
+        let Some(refresh) = param(&params, "refresh_token") else {
+            return token_error(
+                "invalid_request",
+                "Missing required parameter: refresh_token",
+            );
+        };
+        let Some(grant) = st.refresh_tokens.get(refresh).cloned() else {
+            return token_error("invalid_grant", "Invalid or expired refresh_token");
+        };
+        let (n, hex) = st.fresh();
+        let access_token = format!("tkn.-{n}_{}", &hex[..26]);
+        st.tokens.insert(access_token.clone(), grant);
+        return (
+            StatusCode::OK,
+            Json(json!({
+                "access_token": access_token,
+                "token_type": "session",
+                "expires_in": "1800",
+            })),
+        )
+            .into_response();
+    }
+
+    let (Some(code), Some(redirect_uri)) = (param(&params, "code"), param(&params, "redirect_uri"))
+    else {
+        return token_error(
+            "invalid_request",
+            "Missing required parameter: code or redirect_uri",
+        );
+    };
+    // One-time: the code is gone as soon as it is presented (even if the rest is wrong).
+    let Some(issued) = st.codes.remove(code) else {
+        return token_error("invalid_grant", "Expired or already used code");
+    };
+    if issued.redirect_uri != redirect_uri || issued.client_id != client_id {
+        return token_error("invalid_grant", "redirect_uri mismatch");
+    }
+    let grant = IssuedToken {
+        user: issued.user,
+        scope_has_get_email: issued.scopes.iter().any(|s| s == "GET_EMAIL"),
+    };
+    let (n, hex) = st.fresh();
+    let access_token = format!("tkn.-{n}_{}", &hex[..26]);
+    let refresh_token = format!("rfr.-{n}_{}", &hex[6..]);
+    st.tokens.insert(access_token.clone(), grant.clone());
+    st.refresh_tokens.insert(refresh_token.clone(), grant);
+    (
+        StatusCode::OK,
+        Json(json!({
+            "access_token": access_token,
+            "token_type": "session",
+            "refresh_token": refresh_token,
+            // Quirk: a string, not a number.
+            "expires_in": "1800",
+        })),
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET|POST /fb.do  (and /api/users/getCurrentUser)
+
+fn ok_error_msg(code: u32) -> &'static str {
+    match code {
+        1 => "UNKNOWN : Unknown error",
+        2 => "SERVICE : Service is temporarily unavailable",
+        3 => "METHOD : Method not found",
+        4 => "REQUEST : Failed to process request",
+        7 => "ACTION_BLOCKED : The requested action is temporarily blocked",
+        8 => "FLOOD_BLOCKED : Flood blocked",
+        9 => "IP_BLOCKED : IP blocked",
+        10 => "PERMISSION_DENIED : Permission denied",
+        11 => "LIMIT_REACHED : Limit reached",
+        100 => "PARAM : Missing or invalid parameter",
+        101 => "PARAM_API_KEY : Application key is invalid",
+        102 => "PARAM_SESSION_EXPIRED : Session expired",
+        103 => "PARAM_SESSION_KEY : Invalid session key",
+        104 => "PARAM_SIGNATURE : Invalid signature",
+        105 => "PARAM_RESIGNATURE : Invalid re-signature",
+        200..=299 => "PARAM_PERMISSION : No permission to call this method",
+        300 => "NOT_FOUND : Requested resource not found",
+        _ => "UNKNOWN : Unknown error",
+    }
+}
+
+/// Quirk: every REST error is HTTP 200 with an `error_code` object.
+fn api_error(code: u32) -> Response {
+    (
+        StatusCode::OK,
+        Json(json!({
+            "error_code": code,
+            "error_data": null,
+            "error_msg": ok_error_msg(code),
+        })),
+    )
+        .into_response()
+}
+
+async fn api(
+    State(sh): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = collect_params(query.as_deref(), &headers, &body);
+    api_common(sh, params, None).await
+}
+
+async fn api_get_current_user(
+    State(sh): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = collect_params(query.as_deref(), &headers, &body);
+    api_common(sh, params, Some("users.getCurrentUser")).await
+}
+
+async fn api_common(
+    sh: Arc<Shared>,
+    params: Vec<(String, String)>,
+    implied_method: Option<&str>,
+) -> Response {
+    let behaviour = {
+        let mut st = sh.lock();
+        st.bump("api");
+        st.last_api_params = Some(params.clone());
+        st.behaviour.clone()
+    };
+    match behaviour {
+        OkBehaviour::ApiError(n) => return api_error(n),
+        OkBehaviour::ApiHttp502 => {
+            return html_page(
+                StatusCode::BAD_GATEWAY,
+                "502 Bad Gateway",
+                "The server returned an invalid or incomplete response.",
+            );
+        }
+        OkBehaviour::ApiHang => {
+            hang().await;
+            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout", "");
+        }
+        _ => {}
+    }
+
+    let cfg = &sh.config;
+    if param(&params, "application_key") != Some(cfg.public_key.as_str()) {
+        return api_error(101);
+    }
+    let Some(access_token) = param(&params, "access_token") else {
+        return api_error(102);
+    };
+    let Some(grant) = sh.lock().tokens.get(access_token).cloned() else {
+        return api_error(102);
+    };
+    let expected = sign_params(&params, &session_secret_key(access_token, &cfg.secret_key));
+    if param(&params, "sig") != Some(expected.as_str()) {
+        return api_error(104);
+    }
+    let method = implied_method.or_else(|| param(&params, "method"));
+    if !method.is_some_and(|m| m.eq_ignore_ascii_case("users.getCurrentUser")) {
+        return api_error(3);
+    }
+
+    let email_allowed = cfg.app_has_get_email && grant.scope_has_get_email;
+    let fields = param(&params, "fields").filter(|f| !f.trim().is_empty());
+    (
+        StatusCode::OK,
+        Json(user_json(&grant.user, email_allowed, fields)),
+    )
+        .into_response()
+}
+
+fn user_json(user: &OkUser, email_allowed: bool, fields: Option<&str>) -> Value {
+    let mut all: Vec<(&str, Value)> = vec![
+        ("uid", json!(user.uid)),
+        ("name", json!(user.name)),
+        ("first_name", json!(user.first_name)),
+        ("last_name", json!(user.last_name)),
+    ];
+    let optional = [
+        ("gender", &user.gender),
+        ("birthday", &user.birthday),
+        ("locale", &user.locale),
+        ("pic190x190", &user.pic190x190),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            all.push((k, json!(v)));
+        }
+    }
+    all.push(("has_email", json!(user.email.is_some())));
+    if let Some(email) = user.email.as_ref().filter(|_| email_allowed) {
+        all.push(("email", json!(email)));
+    }
+
+    let wanted: Option<Vec<String>> = fields.map(|f| {
+        f.split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    let mut out = Map::new();
+    for (k, v) in all {
+        let keep = match &wanted {
+            None => true,
+            Some(w) => k == "uid" || w.iter().any(|f| f == k),
+        };
+        if keep {
+            out.insert(k.to_owned(), v);
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,600 @@
+//! A fake VK (classic OAuth, oauth.vk.ru / api.vk.ru) upstream for the integration tests.
+//!
+//! It reproduces the behaviour described in `docs/providers.md` ("VK — classic OAuth"): the
+//! email arrives only in the token response, `user_id` is a JSON number, `users.get` requires
+//! the `v` parameter, and API errors come as `{"error":{...}}` with HTTP 200.
+//!
+//! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use url::Url;
+
+/// The person who "logs in" at the fake's authorize endpoint.
+#[derive(Clone, Debug)]
+pub struct VkUser {
+    pub id: u64,
+    pub first_name: String,
+    pub last_name: String,
+    pub photo_200: Option<String>,
+    /// 0 unknown, 1 female, 2 male.
+    pub sex: u8,
+    /// "D.M.YYYY" or "D.M".
+    pub bdate: Option<String>,
+    pub screen_name: Option<String>,
+    pub email: Option<String>,
+}
+
+impl VkUser {
+    pub fn sample() -> Self {
+        VkUser {
+            id: 1234567,
+            first_name: "Мария".to_owned(),
+            last_name: "Иванова".to_owned(),
+            photo_200: Some("https://sun9-1.userapi.com/sample.jpg".to_owned()),
+            sex: 1,
+            bdate: Some("7.11.1993".to_owned()),
+            screen_name: Some("maria".to_owned()),
+            email: Some("maria@example.ru".to_owned()),
+        }
+    }
+}
+
+/// The VK application as registered.
+#[derive(Clone, Debug)]
+pub struct FakeVkConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The only redirect_uri registered in the app.
+    pub redirect_uri: String,
+    pub user: VkUser,
+}
+
+impl FakeVkConfig {
+    pub fn new(redirect_uri: &str) -> Self {
+        FakeVkConfig {
+            client_id: "51234567".to_owned(),
+            client_secret: "vk-secret-Zx81".to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            user: VkUser::sample(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum VkBehaviour {
+    Normal,
+    /// The person refuses at the consent page.
+    Deny,
+    TokenHttp500,
+    TokenMalformedJson,
+    TokenHang,
+    /// users.get answers `{"error":{"error_code":n,...}}` (HTTP 200).
+    ApiError(u32),
+    ApiHttp502,
+    ApiHang,
+}
+
+/// The `email` access right as a bit of the numeric scope mask.
+const EMAIL_SCOPE_BIT: u64 = 1 << 22;
+
+#[derive(Clone, Debug)]
+struct IssuedCode {
+    client_id: String,
+    redirect_uri: String,
+    email_granted: bool,
+    user: VkUser,
+}
+
+#[derive(Clone, Debug)]
+struct IssuedToken {
+    user: VkUser,
+}
+
+struct VkState {
+    behaviour: VkBehaviour,
+    user: VkUser,
+    last_authorize_scope: Option<String>,
+    last_api_params: Option<Vec<(String, String)>>,
+    calls: HashMap<&'static str, usize>,
+    codes: HashMap<String, IssuedCode>,
+    tokens: HashMap<String, IssuedToken>,
+    counter: u64,
+}
+
+impl VkState {
+    fn bump(&mut self, endpoint: &'static str) {
+        *self.calls.entry(endpoint).or_insert(0) += 1;
+    }
+
+    /// A fresh random-looking token-ish string; unique within this fake.
+    fn fresh(&mut self, alphabet: &[u8], len: usize) -> String {
+        self.counter += 1;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        // splitmix64 over (time, counter): no rand crate needed.
+        let mut x = nanos ^ self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut out = format!("{}", self.counter);
+        for _ in 0..len {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            out.push(alphabet[(z % alphabet.len() as u64) as usize] as char);
+        }
+        out
+    }
+}
+
+const CODE_ALPHABET: &[u8] = b"0123456789abcdef";
+const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+struct Shared {
+    config: FakeVkConfig,
+    state: Mutex<VkState>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, VkState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running fake VK server (stays up until the test's runtime ends).
+pub struct FakeVk {
+    pub base_url: String,
+    shared: Arc<Shared>,
+}
+
+impl FakeVk {
+    pub async fn start(config: FakeVkConfig) -> FakeVk {
+        let state = VkState {
+            behaviour: VkBehaviour::Normal,
+            user: config.user.clone(),
+            last_authorize_scope: None,
+            last_api_params: None,
+            calls: HashMap::new(),
+            codes: HashMap::new(),
+            tokens: HashMap::new(),
+            counter: 0,
+        };
+        let shared = Arc::new(Shared {
+            config,
+            state: Mutex::new(state),
+        });
+        let app = Router::new()
+            .route("/authorize", get(authorize))
+            .route("/access_token", get(access_token).post(access_token))
+            .route("/method/users.get", get(users_get).post(users_get))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake VK on 127.0.0.1:0");
+        let addr = listener.local_addr().expect("fake VK local address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeVk {
+            base_url: format!("http://{addr}"),
+            shared,
+        }
+    }
+
+    pub fn authorize_url(&self) -> String {
+        format!("{}/authorize", self.base_url)
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("{}/access_token", self.base_url)
+    }
+
+    pub fn users_get_url(&self) -> String {
+        format!("{}/method/users.get", self.base_url)
+    }
+
+    pub fn set_behaviour(&self, b: VkBehaviour) {
+        self.shared.lock().behaviour = b;
+    }
+
+    /// Who "logs in" at the next authorize.
+    pub fn set_user(&self, u: VkUser) {
+        self.shared.lock().user = u;
+    }
+
+    /// Raw `scope` parameter of the last authorize request (None if absent or no request yet).
+    pub fn last_authorize_scope(&self) -> Option<String> {
+        self.shared.lock().last_authorize_scope.clone()
+    }
+
+    /// Parameters (query then form body) of the last users.get call.
+    pub fn last_api_params(&self) -> Option<Vec<(String, String)>> {
+        self.shared.lock().last_api_params.clone()
+    }
+
+    /// Number of requests seen by "authorize" | "token" | "api" (0 for anything else).
+    pub fn calls(&self, endpoint: &str) -> usize {
+        self.shared.lock().calls.get(endpoint).copied().unwrap_or(0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request helpers
+
+/// Parameters from the query string, then from an `application/x-www-form-urlencoded` body.
+fn collect_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    if let Some(q) = query {
+        out.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            ct.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false);
+    if is_form && !body.is_empty() {
+        out.extend(url::form_urlencoded::parse(body).into_owned());
+    }
+    out
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn html_page(status: StatusCode, body: &str) -> Response {
+    let page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>VK</title></head>\
+         <body><pre>{body}</pre></body></html>"
+    );
+    (status, Html(page)).into_response()
+}
+
+/// VK shows authorize errors as a page whose text is a JSON error object.
+fn authorize_error(error: &str, description: &str) -> Response {
+    let text = json!({ "error": error, "error_description": description }).to_string();
+    html_page(StatusCode::BAD_REQUEST, &text)
+}
+
+fn redirect(target: &Url) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, target.as_str().to_owned())],
+    )
+        .into_response()
+}
+
+async fn hang() {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+}
+
+/// Scope: names separated by commas or spaces, or VK's numeric bit mask.
+fn scope_has_email(scope: &str) -> bool {
+    if let Ok(mask) = scope.trim().parse::<u64>() {
+        return mask & EMAIL_SCOPE_BIT != 0;
+    }
+    scope
+        .split([',', ' '])
+        .any(|s| s.trim().eq_ignore_ascii_case("email"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /authorize
+
+async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+    let params = collect_params(query.as_deref(), &HeaderMap::new(), &[]);
+    let cfg = &sh.config;
+    let mut st = sh.lock();
+    st.bump("authorize");
+    st.last_authorize_scope = param(&params, "scope").map(str::to_owned);
+
+    // Every problem here is a 400 page: VK never redirects to an unverified redirect_uri.
+    if param(&params, "client_id") != Some(cfg.client_id.as_str()) {
+        return authorize_error("invalid_client", "client_id is incorrect");
+    }
+    let redirect_uri = match param(&params, "redirect_uri") {
+        Some(r) if r == cfg.redirect_uri => r,
+        _ => {
+            return authorize_error(
+                "invalid_request",
+                "redirect_uri is incorrect, check application redirect uri in the settings page",
+            );
+        }
+    };
+    if param(&params, "response_type") != Some("code") {
+        return authorize_error("unsupported_response_type", "response_type is incorrect");
+    }
+    let Ok(mut target) = Url::parse(redirect_uri) else {
+        return authorize_error("invalid_request", "redirect_uri is incorrect");
+    };
+    let state = param(&params, "state");
+
+    if st.behaviour == VkBehaviour::Deny {
+        {
+            let mut q = target.query_pairs_mut();
+            q.append_pair("error", "access_denied")
+                .append_pair("error_reason", "user_denied")
+                .append_pair("error_description", "User denied your request");
+            if let Some(s) = state {
+                q.append_pair("state", s);
+            }
+        }
+        return redirect(&target);
+    }
+
+    let email_granted = param(&params, "scope").is_some_and(scope_has_email);
+    let code = st.fresh(CODE_ALPHABET, 18);
+    let issued = IssuedCode {
+        client_id: cfg.client_id.clone(),
+        redirect_uri: redirect_uri.to_owned(),
+        email_granted,
+        user: st.user.clone(),
+    };
+    st.codes.insert(code.clone(), issued);
+    {
+        let mut q = target.query_pairs_mut();
+        q.append_pair("code", &code);
+        if let Some(s) = state {
+            q.append_pair("state", s);
+        }
+    }
+    redirect(&target)
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET|POST /access_token
+
+fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
+}
+
+async fn access_token(
+    State(sh): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = collect_params(query.as_deref(), &headers, &body);
+    let behaviour = {
+        let mut st = sh.lock();
+        st.bump("token");
+        st.behaviour.clone()
+    };
+    match behaviour {
+        VkBehaviour::TokenHttp500 => {
+            return html_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500 Internal Server Error",
+            );
+        }
+        VkBehaviour::TokenMalformedJson => {
+            return (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+                "{\"access_token\": ",
+            )
+                .into_response();
+        }
+        VkBehaviour::TokenHang => {
+            hang().await;
+            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout");
+        }
+        _ => {}
+    }
+
+    let cfg = &sh.config;
+    if param(&params, "client_id") != Some(cfg.client_id.as_str()) {
+        return token_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client_id is incorrect",
+        );
+    }
+    if param(&params, "client_secret") != Some(cfg.client_secret.as_str()) {
+        return token_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client_secret is incorrect",
+        );
+    }
+    let Some(code) = param(&params, "code") else {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code is undefined",
+        );
+    };
+    let invalid_grant = || {
+        token_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "Code is invalid or expired.",
+        )
+    };
+    let mut st = sh.lock();
+    // One-time: the code is gone as soon as it is presented (even if the rest is wrong).
+    let Some(issued) = st.codes.remove(code) else {
+        return invalid_grant();
+    };
+    if param(&params, "redirect_uri") != Some(issued.redirect_uri.as_str())
+        || issued.client_id != cfg.client_id
+    {
+        return invalid_grant();
+    }
+    let token = format!("vk1.a.{}", st.fresh(TOKEN_ALPHABET, 120));
+    st.tokens.insert(
+        token.clone(),
+        IssuedToken {
+            user: issued.user.clone(),
+        },
+    );
+    let mut answer = Map::new();
+    answer.insert("access_token".to_owned(), json!(token));
+    answer.insert("expires_in".to_owned(), json!(86400));
+    // Quirk: a JSON number.
+    answer.insert("user_id".to_owned(), json!(issued.user.id));
+    // Quirk: the email arrives here (and only here), if granted.
+    if let Some(email) = issued.user.email.as_ref().filter(|_| issued.email_granted) {
+        answer.insert("email".to_owned(), json!(email));
+    }
+    (StatusCode::OK, Json(Value::Object(answer))).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET|POST /method/users.get
+
+fn vk_error_msg(code: u32) -> &'static str {
+    match code {
+        1 => "Unknown error occurred",
+        2 => "Application is disabled. Enable your application or use test mode",
+        5 => "User authorization failed: invalid access_token (4).",
+        6 => "Too many requests per second",
+        8 => "Invalid request: v (version) is required or invalid",
+        9 => "Flood control",
+        10 => "Internal server error",
+        15 => "Access denied",
+        17 => "Validation required",
+        18 => "User was deleted or banned",
+        29 => "Rate limit reached",
+        30 => "This profile is private",
+        100 => "One of the parameters specified was missing or invalid",
+        113 => "Invalid user id",
+        _ => "Unknown error occurred",
+    }
+}
+
+/// Quirk: API errors are HTTP 200 with an `error` object; `request_params` echoes the call
+/// (never the access_token).
+fn api_error(code: u32, params: &[(String, String)]) -> Response {
+    let mut echoed = vec![
+        json!({ "key": "method", "value": "users.get" }),
+        json!({ "key": "oauth", "value": "1" }),
+    ];
+    echoed.extend(
+        params
+            .iter()
+            .filter(|(k, _)| k != "access_token")
+            .map(|(k, v)| json!({ "key": k, "value": v })),
+    );
+    (
+        StatusCode::OK,
+        Json(json!({
+            "error": {
+                "error_code": code,
+                "error_msg": vk_error_msg(code),
+                "request_params": echoed,
+            }
+        })),
+    )
+        .into_response()
+}
+
+/// `v` must look like `5.N`.
+fn valid_version(v: &str) -> bool {
+    match v.split_once('.') {
+        Some((major, minor)) => {
+            major == "5" && !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+async fn users_get(
+    State(sh): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = collect_params(query.as_deref(), &headers, &body);
+    let behaviour = {
+        let mut st = sh.lock();
+        st.bump("api");
+        st.last_api_params = Some(params.clone());
+        st.behaviour.clone()
+    };
+    match behaviour {
+        VkBehaviour::ApiError(n) => return api_error(n, &params),
+        VkBehaviour::ApiHttp502 => {
+            return html_page(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
+        }
+        VkBehaviour::ApiHang => {
+            hang().await;
+            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout");
+        }
+        _ => {}
+    }
+
+    let grant = param(&params, "access_token").and_then(|t| sh.lock().tokens.get(t).cloned());
+    let Some(grant) = grant else {
+        return api_error(5, &params);
+    };
+    if !param(&params, "v").is_some_and(valid_version) {
+        return api_error(8, &params);
+    }
+    let user = &grant.user;
+    if let Some(ids) = param(&params, "user_ids").filter(|s| !s.trim().is_empty()) {
+        let id = user.id.to_string();
+        let known = ids.split(',').map(str::trim).all(|one| {
+            one == id || user.screen_name.as_deref() == Some(one) || one == format!("id{id}")
+        });
+        if !known {
+            return api_error(113, &params);
+        }
+    }
+
+    let fields: Vec<String> = param(&params, "fields")
+        .unwrap_or("")
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let wants = |name: &str| fields.iter().any(|f| f == name);
+
+    let mut obj = Map::new();
+    obj.insert("id".to_owned(), json!(user.id));
+    obj.insert("first_name".to_owned(), json!(user.first_name));
+    obj.insert("last_name".to_owned(), json!(user.last_name));
+    obj.insert("can_access_closed".to_owned(), json!(true));
+    obj.insert("is_closed".to_owned(), json!(false));
+    if let Some(p) = user.photo_200.as_ref().filter(|_| wants("photo_200")) {
+        obj.insert("photo_200".to_owned(), json!(p));
+    }
+    if wants("sex") {
+        obj.insert("sex".to_owned(), json!(user.sex));
+    }
+    if let Some(b) = user.bdate.as_ref().filter(|_| wants("bdate")) {
+        obj.insert("bdate".to_owned(), json!(b));
+    }
+    if let Some(s) = user.screen_name.as_ref().filter(|_| wants("screen_name")) {
+        obj.insert("screen_name".to_owned(), json!(s));
+    }
+    // Never an `email` here: VK gives it only in the token response.
+    (
+        StatusCode::OK,
+        Json(json!({ "response": [Value::Object(obj)] })),
+    )
+        .into_response()
+}
