@@ -1,0 +1,258 @@
+//! A site logs a person in through the gateway with an ordinary OIDC client library
+//! (`openidconnect`): discovery, authorize with PKCE and nonce, callback, token, id_token
+//! verification against the JWKS, userinfo. Through OK and through VK (fakes).
+
+mod support;
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+};
+use support::fake_ok::OkUser;
+use support::fake_vk::VkUser;
+use support::*;
+
+/// What the site ends up with after a login.
+struct SiteLogin {
+    /// All claims of the verified id_token.
+    id_claims: serde_json::Value,
+    id_token: String,
+    userinfo: serde_json::Value,
+}
+
+/// Runs a whole login as a site using `openidconnect`, verifying the id_token (signature via
+/// the JWKS, iss, aud, exp, nonce) and at_hash.
+async fn site_login(gw: &TestGateway, provider: &str, scopes: &[&str]) -> SiteLogin {
+    let http = browser();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(gw.issuer.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(SHOP.into()),
+        Some(ClientSecret::new(SHOP_SECRET.into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(SHOP_REDIRECT.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client.authorize_url(
+        CoreAuthenticationFlow::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
+    for s in scopes {
+        request = request.add_scope(Scope::new(s.to_string()));
+    }
+    let (url, csrf, nonce) = request
+        .set_pkce_challenge(challenge)
+        .add_extra_param("provider", provider)
+        .url();
+
+    let site = follow(url.as_str()).await.site();
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            site.scheme(),
+            site.host_str().unwrap(),
+            site.path()
+        ),
+        SHOP_REDIRECT
+    );
+    assert_eq!(
+        param(&site, "state").as_deref(),
+        Some(csrf.secret().as_str())
+    );
+    assert_eq!(param(&site, "iss").as_deref(), Some(gw.issuer.as_str()));
+    let code = param(&site, "code").expect("code");
+
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("token exchange");
+    assert_eq!(
+        tokens.token_type(),
+        &openidconnect::core::CoreTokenType::Bearer
+    );
+    let id_token = tokens.id_token().expect("an id_token");
+    let verifier = client.id_token_verifier();
+    let claims = id_token
+        .claims(&verifier, &nonce)
+        .expect("a valid id_token");
+    let expected_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&expected_hash));
+
+    let userinfo: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("userinfo");
+    assert_eq!(userinfo.subject(), claims.subject());
+    let raw_userinfo = http
+        .get(format!("{}/userinfo", gw.issuer))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    SiteLogin {
+        id_claims: jwt_claims(&id_token.to_string()),
+        id_token: id_token.to_string(),
+        userinfo: raw_userinfo,
+    }
+}
+
+#[tokio::test]
+async fn ok_login_yields_verified_id_token_with_profile_and_email() {
+    let gw = TestGateway::start().await;
+    let login = site_login(&gw, "ok", &["profile", "email"]).await;
+    let c = &login.id_claims;
+    assert_eq!(c["sub"], "ok:575123456789");
+    assert_eq!(c["provider"], "ok");
+    assert_eq!(c["provider_user_id"], "575123456789");
+    assert_eq!(c["name"], "Иван Петров");
+    assert_eq!(c["given_name"], "Иван");
+    assert_eq!(c["family_name"], "Петров");
+    assert_eq!(c["gender"], "male");
+    assert_eq!(c["birthdate"], "1990-05-17");
+    assert_eq!(c["locale"], "ru");
+    assert_eq!(c["picture"], "https://i.mycdn.me/i?r=sample");
+    assert_eq!(c["email"], "ivan@example.ru");
+    assert_eq!(c["email_verified"], false);
+    assert_eq!(c["aud"], SHOP);
+    assert_eq!(c["iss"], gw.issuer.as_str());
+    // OK got its `;`-separated permissions, GET_EMAIL because the site asked for email.
+    assert_eq!(
+        gw.ok.last_authorize_scope().as_deref(),
+        Some("VALUABLE_ACCESS;GET_EMAIL")
+    );
+    // The userinfo answer carries the same person.
+    for k in ["sub", "provider", "provider_user_id", "name", "email"] {
+        assert_eq!(login.userinfo[k], c[k], "{k}");
+    }
+}
+
+#[tokio::test]
+async fn ok_login_without_get_email_permission_issues_token_without_email_claim() {
+    let gw = TestGateway::start_with(Options {
+        ok_has_get_email: false,
+    })
+    .await;
+    let login = site_login(&gw, "ok", &["profile", "email"]).await;
+    assert_eq!(login.id_claims["sub"], "ok:575123456789");
+    assert!(login.id_claims.get("email").is_none());
+    assert!(login.id_claims.get("email_verified").is_none());
+    assert!(login.userinfo.get("email").is_none());
+}
+
+#[tokio::test]
+async fn claims_follow_scopes() {
+    let gw = TestGateway::start().await;
+    let login = site_login(&gw, "ok", &[]).await;
+    let c = login.id_claims.as_object().unwrap();
+    assert_eq!(c["sub"], "ok:575123456789");
+    assert_eq!(c["provider"], "ok");
+    for absent in ["name", "email", "picture", "given_name"] {
+        assert!(!c.contains_key(absent), "{absent} without its scope");
+    }
+    // Without `email`, OK is not asked for GET_EMAIL.
+    assert_eq!(
+        gw.ok.last_authorize_scope().as_deref(),
+        Some("VALUABLE_ACCESS")
+    );
+}
+
+#[tokio::test]
+async fn vk_login_takes_email_from_token_response_and_maps_profile() {
+    let gw = TestGateway::start().await;
+    let login = site_login(&gw, "vk", &["profile", "email"]).await;
+    let c = &login.id_claims;
+    assert_eq!(c["sub"], "vk:1234567");
+    assert_eq!(c["provider"], "vk");
+    assert_eq!(c["provider_user_id"], "1234567");
+    assert_eq!(c["given_name"], "Мария");
+    assert_eq!(c["family_name"], "Иванова");
+    assert_eq!(c["name"], "Мария Иванова");
+    assert_eq!(c["gender"], "female");
+    assert_eq!(c["birthdate"], "1993-11-07");
+    assert_eq!(c["picture"], "https://sun9-1.userapi.com/sample.jpg");
+    assert_eq!(c["email"], "maria@example.ru");
+    assert_eq!(gw.vk.last_authorize_scope().as_deref(), Some("email"));
+    let api: Vec<(String, String)> = gw.vk.last_api_params().unwrap();
+    assert!(api.contains(&("v".into(), "5.199".into())), "{api:?}");
+    assert_eq!(login.userinfo["email"], "maria@example.ru");
+}
+
+#[tokio::test]
+async fn sub_is_stable_per_account_and_distinct_between_accounts() {
+    let gw = TestGateway::start().await;
+    let first = site_login(&gw, "ok", &["profile"]).await;
+    let again = site_login(&gw, "ok", &["profile"]).await;
+    assert_eq!(first.id_claims["sub"], again.id_claims["sub"]);
+
+    gw.ok.set_user(OkUser {
+        uid: "575000000001".into(),
+        ..OkUser::sample()
+    });
+    let other = site_login(&gw, "ok", &["profile"]).await;
+    assert_eq!(other.id_claims["sub"], "ok:575000000001");
+
+    gw.vk.set_user(VkUser {
+        id: 575123456789,
+        ..VkUser::sample()
+    });
+    // The same number at another network is another person.
+    let vk = site_login(&gw, "vk", &["profile"]).await;
+    assert_ne!(vk.id_claims["sub"], first.id_claims["sub"]);
+}
+
+#[tokio::test]
+async fn vk_hidden_birth_year_and_unknown_sex_are_normalized() {
+    let gw = TestGateway::start().await;
+    gw.vk.set_user(VkUser {
+        sex: 0,
+        bdate: Some("7.11".into()),
+        email: None,
+        ..VkUser::sample()
+    });
+    let login = site_login(&gw, "vk", &["profile", "email"]).await;
+    assert_eq!(login.id_claims["birthdate"], "0000-11-07");
+    assert!(login.id_claims.get("gender").is_none());
+    assert!(login.id_claims.get("email").is_none());
+}
+
+#[tokio::test]
+async fn id_token_header_names_the_published_key() {
+    let gw = TestGateway::start().await;
+    let login = site_login(&gw, "ok", &[]).await;
+    let header = jwt_header(&login.id_token);
+    assert_eq!(header["alg"], "RS256");
+    let jwks: serde_json::Value = browser()
+        .get(format!("{}/jwks", gw.issuer))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["use"], "sig");
+    assert_eq!(key["kid"], header["kid"]);
+    assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()));
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+}

@@ -1,0 +1,260 @@
+//! Shared by the integration tests: a gateway started in-process on loopback in front of
+//! fake OK and VK servers, and a "browser" that follows redirects one hop at a time.
+#![allow(dead_code)]
+
+pub mod fake_ok;
+pub mod fake_vk;
+
+use std::time::Duration;
+
+use fake_ok::{FakeOk, FakeOkConfig};
+use fake_vk::{FakeVk, FakeVkConfig};
+use url::Url;
+
+pub const SHOP: &str = "shop";
+pub const SHOP_SECRET: &str = "shop-secret-0123456789";
+pub const SHOP_REDIRECT: &str = "https://shop.example.ru/bitrix/tools/oauth/socialgate.php";
+/// The WordPress plugin's redirect URI carries a query of its own.
+pub const WP_REDIRECT: &str =
+    "https://blog.example.ru/wp-admin/admin-ajax.php?action=openid-connect-authorize";
+pub const FORUM: &str = "forum";
+pub const FORUM_SECRET: &str = "forum+secret%with:odd/chars";
+pub const FORUM_REDIRECT: &str = "https://forum.example.ru/oidc/callback";
+/// A public client (no secret): PKCE is mandatory.
+pub const SPA: &str = "spa";
+pub const SPA_REDIRECT: &str = "http://127.0.0.1:9/callback";
+/// How long the gateway waits for a network in tests.
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub struct TestGateway {
+    pub issuer: String,
+    pub ok: FakeOk,
+    pub vk: FakeVk,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Options {
+    pub ok_has_get_email: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ok_has_get_email: true,
+        }
+    }
+}
+
+impl TestGateway {
+    pub async fn start() -> TestGateway {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> TestGateway {
+        install_crypto();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let mut ok_config = FakeOkConfig::new(&format!("{issuer}/callback/ok"));
+        ok_config.app_has_get_email = options.ok_has_get_email;
+        let ok = FakeOk::start(ok_config).await;
+        let vk = FakeVk::start(FakeVkConfig::new(&format!("{issuer}/callback/vk"))).await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            r#"
+[server]
+listen = "127.0.0.1:1"
+issuer = "{issuer}"
+data_dir = "data"
+
+[providers.ok]
+kind = "ok"
+app_id = "512000000001"
+public_key = "CBAFJIICABABABABA"
+secret_key = "0F1E2D3C4B5A69788796A5B4"
+scopes = ["VALUABLE_ACCESS"]
+authorize_url = "{ok_authorize}"
+token_url = "{ok_token}"
+userinfo_url = "{ok_api}"
+
+[providers.vk]
+kind = "vk"
+client_id = "51234567"
+client_secret = "vk-secret-Zx81"
+authorize_url = "{vk_authorize}"
+token_url = "{vk_token}"
+userinfo_url = "{vk_users_get}"
+
+[providers.demo]
+kind = "demo"
+
+[clients.{SHOP}]
+name = "Shop"
+client_secret = "{SHOP_SECRET}"
+redirect_uris = ["{SHOP_REDIRECT}", "{WP_REDIRECT}"]
+providers = ["ok", "vk"]
+
+[clients.{FORUM}]
+client_secret = "{FORUM_SECRET}"
+redirect_uris = ["{FORUM_REDIRECT}"]
+providers = ["ok"]
+
+[clients.{SPA}]
+redirect_uris = ["{SPA_REDIRECT}"]
+"#,
+            ok_authorize = ok.authorize_url(),
+            ok_token = ok.token_url(),
+            ok_api = ok.api_url(),
+            vk_authorize = vk.authorize_url(),
+            vk_token = vk.token_url(),
+            vk_users_get = vk.users_get_url(),
+        );
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        let config = socialgate::Config::load(&path).unwrap();
+        let gateway = socialgate::Gateway::with_timeout(config, UPSTREAM_TIMEOUT).unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, socialgate::server::app(gateway))
+                .await
+                .unwrap();
+        });
+        TestGateway {
+            issuer,
+            ok,
+            vk,
+            dir,
+        }
+    }
+
+    /// `/authorize?…` with these parameters.
+    pub fn authorize_url(&self, params: &[(&str, &str)]) -> String {
+        let mut url = Url::parse(&format!("{}/authorize", self.issuer)).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url.to_string()
+    }
+}
+
+pub fn install_crypto() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// What the browser ended at.
+#[derive(Debug)]
+pub enum Landing {
+    /// Redirected to a URL outside the gateway and the fakes (the site).
+    Site(Url),
+    /// A page that is not a redirect.
+    Page {
+        status: u16,
+        body: String,
+        url: String,
+    },
+}
+
+impl Landing {
+    pub fn site(self) -> Url {
+        match self {
+            Landing::Site(u) => u,
+            other => panic!("expected a redirect to the site, got {other:?}"),
+        }
+    }
+
+    pub fn page(self) -> (u16, String) {
+        match self {
+            Landing::Page { status, body, .. } => (status, body),
+            other => panic!("expected a page, got {other:?}"),
+        }
+    }
+}
+
+pub fn browser() -> reqwest::Client {
+    install_crypto();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Follows redirects while they stay on loopback (gateway, fakes); stops at the site.
+pub async fn follow(start: &str) -> Landing {
+    let client = browser();
+    let mut url = start.to_string();
+    for _ in 0..10 {
+        let response = client.get(&url).send().await.unwrap();
+        let status = response.status().as_u16();
+        if !(300..400).contains(&status) {
+            let body = response.text().await.unwrap();
+            return Landing::Page { status, body, url };
+        }
+        let location = response
+            .headers()
+            .get("location")
+            .expect("a redirect has a Location")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let next = Url::parse(&url).unwrap().join(&location).unwrap();
+        let local = next.host_str() == Some("127.0.0.1") && next.port() != Some(9);
+        if !local {
+            return Landing::Site(next);
+        }
+        url = next.to_string();
+    }
+    panic!("too many redirects from {start}");
+}
+
+/// The value of a query parameter.
+pub fn param(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Decodes a JWT's payload without checking it (for tests that verified it already).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    jwt_part(token, 1)
+}
+
+pub fn jwt_header(token: &str) -> serde_json::Value {
+    jwt_part(token, 0)
+}
+
+fn jwt_part(token: &str, index: usize) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(index).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// A code for `client` by logging in through `provider` (no PKCE, no nonce).
+pub async fn login_code(
+    gw: &TestGateway,
+    client: &str,
+    redirect_uri: &str,
+    provider: &str,
+) -> String {
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", client),
+        ("redirect_uri", redirect_uri),
+        ("scope", "openid profile email"),
+        ("state", "st-1"),
+        ("provider", provider),
+    ]))
+    .await
+    .site();
+    param(&site, "code").expect("a code")
+}
+
+/// POSTs to `/token` with client_secret_post; returns status and JSON.
+pub async fn token_request(gw: &TestGateway, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let response = browser()
+        .post(format!("{}/token", gw.issuer))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
