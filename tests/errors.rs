@@ -1,0 +1,782 @@
+//! Every error a person or a site can meet, each with its precise outcome: pages where a
+//! redirect would be unsafe, RFC 6749 errors at the site's redirect URI otherwise, and
+//! `invalid_grant` / `invalid_client` at the token endpoint.
+
+mod support;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use support::fake_ok::OkBehaviour;
+use support::fake_vk::VkBehaviour;
+use support::*;
+use url::Url;
+
+fn shop_authorize(gw: &TestGateway, provider: &str) -> String {
+    gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "openid email"),
+        ("state", "site-state-42"),
+        ("provider", provider),
+    ])
+}
+
+/// The site got `error` (and no code) with its own state back.
+fn assert_site_error(site: &Url, error: &str) -> String {
+    assert!(
+        site.as_str().starts_with(SHOP_REDIRECT),
+        "redirected to {site}"
+    );
+    assert_eq!(param(site, "error").as_deref(), Some(error), "{site}");
+    assert_eq!(param(site, "state").as_deref(), Some("site-state-42"));
+    assert_eq!(param(site, "code"), None);
+    param(site, "error_description").expect("an error_description")
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    browser().get(url).send().await.unwrap()
+}
+
+// ---- /authorize: errors shown as pages, never redirects ----
+
+#[tokio::test]
+async fn unknown_client_gets_error_page_not_redirect() {
+    let gw = TestGateway::start().await;
+    let response = get(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", "intruder"),
+        ("redirect_uri", "https://evil.example/steal"),
+        ("scope", "openid"),
+    ]))
+    .await;
+    assert_eq!(response.status(), 400);
+    assert!(response.headers().get("location").is_none());
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains("not registered with this login service"),
+        "{body}"
+    );
+    assert!(!body.contains("evil.example"));
+}
+
+#[tokio::test]
+async fn unregistered_redirect_uri_gets_error_page_not_redirect() {
+    let gw = TestGateway::start().await;
+    for uri in [
+        "https://evil.example/steal",
+        // Prefix, extra path, extra query, other query: exact match only.
+        "https://shop.example.ru/bitrix/tools/oauth/socialgate.php/../../x",
+        "https://shop.example.ru/bitrix/tools/oauth/socialgate.php?next=https://evil.example",
+        "https://blog.example.ru/wp-admin/admin-ajax.php?action=other",
+        "https://shop.example.ru/bitrix/tools/oauth/",
+    ] {
+        let response = get(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SHOP),
+            ("redirect_uri", uri),
+            ("scope", "openid"),
+            ("provider", "ok"),
+        ]))
+        .await;
+        assert_eq!(response.status(), 400, "{uri}");
+        assert!(response.headers().get("location").is_none(), "{uri}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("has not registered"), "{body}");
+    }
+    assert_eq!(gw.ok.calls("authorize"), 0);
+}
+
+#[tokio::test]
+async fn authorize_without_redirect_uri_gets_error_page() {
+    let gw = TestGateway::start().await;
+    let response = get(&gw.authorize_url(&[("client_id", SHOP), ("scope", "openid")])).await;
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("`redirect_uri`"));
+}
+
+// ---- /authorize: errors returned to a verified redirect URI ----
+
+#[tokio::test]
+async fn scope_without_openid_is_invalid_scope() {
+    let gw = TestGateway::start().await;
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "profile email"),
+        ("state", "site-state-42"),
+    ]))
+    .await
+    .site();
+    assert_site_error(&site, "invalid_scope");
+}
+
+#[tokio::test]
+async fn unsupported_response_type_is_refused() {
+    let gw = TestGateway::start().await;
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "token"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "openid"),
+        ("state", "site-state-42"),
+    ]))
+    .await
+    .site();
+    assert_site_error(&site, "unsupported_response_type");
+}
+
+#[tokio::test]
+async fn public_client_without_pkce_is_refused() {
+    let gw = TestGateway::start().await;
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SPA),
+        ("redirect_uri", SPA_REDIRECT),
+        ("scope", "openid"),
+        ("provider", "ok"),
+    ]))
+    .await
+    .site();
+    assert_eq!(param(&site, "error").as_deref(), Some("invalid_request"));
+    assert!(param(&site, "error_description").unwrap().contains("PKCE"));
+}
+
+#[tokio::test]
+async fn plain_pkce_is_refused() {
+    let gw = TestGateway::start().await;
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SPA),
+        ("redirect_uri", SPA_REDIRECT),
+        ("scope", "openid"),
+        (
+            "code_challenge",
+            "a-plain-verifier-that-is-long-enough-to-pass-length",
+        ),
+        ("code_challenge_method", "plain"),
+    ]))
+    .await
+    .site();
+    assert_eq!(param(&site, "error").as_deref(), Some("invalid_request"));
+    assert!(
+        param(&site, "error_description")
+            .unwrap()
+            .contains("must be S256")
+    );
+}
+
+#[tokio::test]
+async fn provider_not_allowed_for_client_is_refused() {
+    let gw = TestGateway::start().await;
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "openid"),
+        ("state", "site-state-42"),
+        ("provider", "demo"),
+    ]))
+    .await
+    .site();
+    let description = assert_site_error(&site, "invalid_request");
+    assert!(
+        description.contains("\"demo\" is not available"),
+        "{description}"
+    );
+}
+
+#[tokio::test]
+async fn prompt_none_answers_login_required() {
+    let gw = TestGateway::start().await;
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "openid"),
+        ("state", "site-state-42"),
+        ("prompt", "none"),
+    ]))
+    .await
+    .site();
+    assert_site_error(&site, "login_required");
+}
+
+// ---- the callback ----
+
+#[tokio::test]
+async fn callback_with_unknown_state_gets_error_page_and_issues_nothing() {
+    let gw = TestGateway::start().await;
+    let (status, body) = follow(&format!(
+        "{}/callback/ok?code=anything&state=forged-state",
+        gw.issuer
+    ))
+    .await
+    .page();
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("is invalid, was already used, or has expired"),
+        "{body}"
+    );
+    let (status, _) = follow(&format!("{}/callback/ok?code=anything", gw.issuer))
+        .await
+        .page();
+    assert_eq!(status, 400);
+    assert_eq!(gw.ok.calls("token"), 0);
+}
+
+#[tokio::test]
+async fn replayed_callback_gets_error_page() {
+    let gw = TestGateway::start().await;
+    // Stop at the gateway's callback URL, use it, then use it again.
+    let client = browser();
+    let to_ok = client.get(shop_authorize(&gw, "ok")).send().await.unwrap();
+    let ok_url = to_ok.headers()["location"].to_str().unwrap().to_string();
+    let to_callback = client.get(&ok_url).send().await.unwrap();
+    let callback = to_callback.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let first = follow(&callback).await.site();
+    assert!(param(&first, "code").is_some());
+    let (status, body) = follow(&callback).await.page();
+    assert_eq!(status, 400);
+    assert!(body.contains("already used"), "{body}");
+    assert_eq!(gw.ok.calls("token"), 1);
+}
+
+#[tokio::test]
+async fn callback_state_of_another_provider_is_refused() {
+    let gw = TestGateway::start().await;
+    let client = browser();
+    let to_ok = client.get(shop_authorize(&gw, "ok")).send().await.unwrap();
+    let ok_url = Url::parse(to_ok.headers()["location"].to_str().unwrap()).unwrap();
+    let state = param(&ok_url, "state").unwrap();
+    let (status, _) = follow(&format!("{}/callback/vk?code=x&state={state}", gw.issuer))
+        .await
+        .page();
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn person_declining_at_ok_returns_access_denied_to_site() {
+    let gw = TestGateway::start().await;
+    gw.ok.set_behaviour(OkBehaviour::Deny);
+    let site = follow(&shop_authorize(&gw, "ok")).await.site();
+    let description = assert_site_error(&site, "access_denied");
+    assert!(description.contains("declined"), "{description}");
+    assert_eq!(gw.ok.calls("token"), 0);
+}
+
+#[tokio::test]
+async fn person_declining_at_vk_returns_access_denied_to_site() {
+    let gw = TestGateway::start().await;
+    gw.vk.set_behaviour(VkBehaviour::Deny);
+    let site = follow(&shop_authorize(&gw, "vk")).await.site();
+    assert_site_error(&site, "access_denied");
+}
+
+// ---- the network fails ----
+
+async fn upstream_failure(gw: &TestGateway, provider: &str, error: &str) -> String {
+    let site = follow(&shop_authorize(gw, provider)).await.site();
+    assert_site_error(&site, error)
+}
+
+#[tokio::test]
+async fn ok_token_endpoint_5xx_is_temporarily_unavailable() {
+    let gw = TestGateway::start().await;
+    gw.ok.set_behaviour(OkBehaviour::TokenHttp500);
+    let d = upstream_failure(&gw, "ok", "temporarily_unavailable").await;
+    assert_eq!(d, "OK is unavailable: it answered HTTP 500");
+}
+
+#[tokio::test]
+async fn ok_malformed_token_answer_is_server_error() {
+    let gw = TestGateway::start().await;
+    gw.ok.set_behaviour(OkBehaviour::TokenMalformedJson);
+    let d = upstream_failure(&gw, "ok", "server_error").await;
+    assert!(d.starts_with("OK sent an invalid answer"), "{d}");
+}
+
+#[tokio::test]
+async fn ok_hanging_token_endpoint_times_out_as_temporarily_unavailable() {
+    let gw = TestGateway::start().await;
+    gw.ok.set_behaviour(OkBehaviour::TokenHang);
+    let d = upstream_failure(&gw, "ok", "temporarily_unavailable").await;
+    assert_eq!(d, "OK is unavailable: it did not answer in time");
+}
+
+#[tokio::test]
+async fn ok_api_error_object_with_http_200_is_server_error() {
+    let gw = TestGateway::start().await;
+    gw.ok.set_behaviour(OkBehaviour::ApiError(102));
+    let d = upstream_failure(&gw, "ok", "server_error").await;
+    assert!(
+        d.starts_with("OK refused the login: users.getCurrentUser failed with error 102"),
+        "{d}"
+    );
+}
+
+#[tokio::test]
+async fn ok_api_5xx_and_hang_are_temporarily_unavailable() {
+    let gw = TestGateway::start().await;
+    gw.ok.set_behaviour(OkBehaviour::ApiHttp502);
+    let d = upstream_failure(&gw, "ok", "temporarily_unavailable").await;
+    assert_eq!(d, "OK is unavailable: it answered HTTP 502");
+    gw.ok.set_behaviour(OkBehaviour::ApiHang);
+    let d = upstream_failure(&gw, "ok", "temporarily_unavailable").await;
+    assert_eq!(d, "OK is unavailable: it did not answer in time");
+}
+
+#[tokio::test]
+async fn ok_signature_is_accepted_by_the_fake_that_checks_it() {
+    // The fake answers 104 to a wrong sig; a successful login proves ours is right, and the
+    // call carried the fields the claim map reads, signed without the token.
+    let gw = TestGateway::start().await;
+    let site = follow(&shop_authorize(&gw, "ok")).await.site();
+    assert!(param(&site, "code").is_some(), "{site}");
+    let params = gw.ok.last_api_params().unwrap();
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("method").as_deref(), Some("users.getCurrentUser"));
+    assert_eq!(get("application_key").as_deref(), Some("CBAFJIICABABABABA"));
+    assert_eq!(get("sig").map(|s| s.len()), Some(32));
+}
+
+#[tokio::test]
+async fn ok_wrong_secret_is_refused_by_ok_and_reported_as_server_error() {
+    let gw = TestGateway::start().await;
+    // A gateway with the wrong OK secret: the fake refuses the code exchange with HTTP 200.
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:1"
+issuer = "{issuer}"
+data_dir = "data"
+[providers.ok]
+app_id = "512000000001"
+public_key = "CBAFJIICABABABABA"
+secret_key = "WRONG-SECRET"
+authorize_url = "{}"
+token_url = "{}"
+userinfo_url = "{}"
+[clients.shop]
+client_secret = "{SHOP_SECRET}"
+redirect_uris = ["{SHOP_REDIRECT}"]
+"#,
+        gw.ok.authorize_url(),
+        gw.ok.token_url(),
+        gw.ok.api_url()
+    );
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let config = socialgate::Config::load(&dir.path().join("config.toml")).unwrap();
+    let other = socialgate::Gateway::with_timeout(config, UPSTREAM_TIMEOUT).unwrap();
+    tokio::spawn(async move { axum::serve(listener, socialgate::server::app(other)).await });
+    // The fake only knows the first gateway's callback, so drive the callback by hand.
+    let client = browser();
+    let start = format!(
+        "{issuer}/authorize?response_type=code&client_id=shop&redirect_uri={}&scope=openid&state=site-state-42&provider=ok",
+        url::form_urlencoded::byte_serialize(SHOP_REDIRECT.as_bytes()).collect::<String>()
+    );
+    let to_ok = client.get(&start).send().await.unwrap();
+    let ok_url = Url::parse(to_ok.headers()["location"].to_str().unwrap()).unwrap();
+    let state = param(&ok_url, "state").unwrap();
+    let site = follow(&format!("{issuer}/callback/ok?code=bogus&state={state}"))
+        .await
+        .site();
+    let d = assert_site_error(&site, "server_error");
+    assert!(d.starts_with("OK refused the login: invalid_client"), "{d}");
+    assert!(!d.contains("WRONG-SECRET"));
+}
+
+#[tokio::test]
+async fn vk_api_error_is_server_error() {
+    let gw = TestGateway::start().await;
+    gw.vk.set_behaviour(VkBehaviour::ApiError(5));
+    let d = upstream_failure(&gw, "vk", "server_error").await;
+    assert!(
+        d.starts_with("VK refused the login: users.get failed with error 5"),
+        "{d}"
+    );
+}
+
+#[tokio::test]
+async fn vk_token_5xx_malformed_and_hang() {
+    let gw = TestGateway::start().await;
+    gw.vk.set_behaviour(VkBehaviour::TokenHttp500);
+    upstream_failure(&gw, "vk", "temporarily_unavailable").await;
+    gw.vk.set_behaviour(VkBehaviour::TokenMalformedJson);
+    upstream_failure(&gw, "vk", "server_error").await;
+    gw.vk.set_behaviour(VkBehaviour::TokenHang);
+    upstream_failure(&gw, "vk", "temporarily_unavailable").await;
+}
+
+// ---- the token endpoint ----
+
+#[tokio::test]
+async fn reused_code_is_invalid_grant() {
+    let gw = TestGateway::start().await;
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("client_id", SHOP),
+        ("client_secret", SHOP_SECRET),
+    ];
+    let (status, first) = token_request(&gw, &form).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, second) = token_request(&gw, &form).await;
+    assert_eq!(status, 400);
+    assert_eq!(second["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn code_of_another_client_is_invalid_grant() {
+    let gw = TestGateway::start().await;
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (status, body) = token_request(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("client_id", FORUM),
+            ("client_secret", FORUM_SECRET),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(
+        body["error_description"],
+        "the code was issued to another client"
+    );
+}
+
+#[tokio::test]
+async fn code_with_other_redirect_uri_is_invalid_grant() {
+    let gw = TestGateway::start().await;
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (status, body) = token_request(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", WP_REDIRECT),
+            ("client_id", SHOP),
+            ("client_secret", SHOP_SECRET),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+fn challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+async fn spa_code(gw: &TestGateway, verifier: &str) -> String {
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SPA),
+        ("redirect_uri", SPA_REDIRECT),
+        ("scope", "openid"),
+        ("code_challenge", &challenge(verifier)),
+        ("code_challenge_method", "S256"),
+        ("provider", "vk"),
+    ]))
+    .await
+    .site();
+    param(&site, "code").unwrap_or_else(|| panic!("no code in {site}"))
+}
+
+#[tokio::test]
+async fn public_client_with_right_verifier_gets_tokens_and_wrong_one_invalid_grant() {
+    let gw = TestGateway::start().await;
+    let verifier = "a".repeat(20) + "-verifier-with-enough-entropy-0123456789";
+    let code = spa_code(&gw, &verifier).await;
+    let form = |code: &str, v: &str| {
+        vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("code", code.to_string()),
+            ("redirect_uri", SPA_REDIRECT.to_string()),
+            ("client_id", SPA.to_string()),
+            ("code_verifier", v.to_string()),
+        ]
+    };
+    let as_refs = |f: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { f.clone() };
+    let wrong = form(&code, "another-verifier-of-the-right-length-0123456789");
+    let response = browser()
+        .post(format!("{}/token", gw.issuer))
+        .form(&as_refs(&wrong))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+
+    // The failed attempt used the code up: a new login, with the right verifier.
+    let code = spa_code(&gw, &verifier).await;
+    let response = browser()
+        .post(format!("{}/token", gw.issuer))
+        .form(&form(&code, &verifier))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(jwt_claims(body["id_token"].as_str().unwrap())["aud"], SPA);
+}
+
+#[tokio::test]
+async fn missing_verifier_for_pkce_login_is_invalid_grant() {
+    let gw = TestGateway::start().await;
+    let code = spa_code(&gw, &"v".repeat(50)).await;
+    let (status, body) = token_request(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", SPA_REDIRECT),
+            ("client_id", SPA),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn wrong_client_secret_is_invalid_client() {
+    let gw = TestGateway::start().await;
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let response = browser()
+        .post(format!("{}/token", gw.issuer))
+        .basic_auth(SHOP, Some("not-the-secret-at-all"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", SHOP_REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Basic realm=\"socialgate\""
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    // A failed client authentication does not burn the code.
+    let (status, _) = token_request(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("client_id", SHOP),
+            ("client_secret", SHOP_SECRET),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn basic_auth_secret_with_reserved_characters_is_form_decoded() {
+    let gw = TestGateway::start().await;
+    let code = login_code(&gw, FORUM, FORUM_REDIRECT, "ok").await;
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        encode(FORUM),
+        encode(FORUM_SECRET)
+    ));
+    let response = browser()
+        .post(format!("{}/token", gw.issuer))
+        .header("authorization", format!("Basic {credentials}"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", FORUM_REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn unsupported_grant_type_and_missing_code() {
+    let gw = TestGateway::start().await;
+    let (status, body) = token_request(
+        &gw,
+        &[
+            ("grant_type", "password"),
+            ("client_id", SHOP),
+            ("client_secret", SHOP_SECRET),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "unsupported_grant_type");
+    let (status, body) = token_request(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", SHOP),
+            ("client_secret", SHOP_SECRET),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_request");
+}
+
+// ---- a weak client: the WordPress plugin ----
+
+#[tokio::test]
+async fn wordpress_style_client_without_pkce_or_nonce_logs_in_keeping_its_query() {
+    let gw = TestGateway::start().await;
+    let site = follow(&gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", WP_REDIRECT),
+        ("scope", "openid email profile"),
+        ("state", "wp-state"),
+        ("provider", "vk"),
+    ]))
+    .await
+    .site();
+    assert!(
+        site.as_str().starts_with(&format!("{WP_REDIRECT}&code=")),
+        "{site}"
+    );
+    assert_eq!(
+        param(&site, "action").as_deref(),
+        Some("openid-connect-authorize")
+    );
+    let code = param(&site, "code").unwrap();
+    let (status, body) = token_request(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", WP_REDIRECT),
+            ("client_id", SHOP),
+            ("client_secret", SHOP_SECRET),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    let claims = jwt_claims(body["id_token"].as_str().unwrap());
+    assert_eq!(claims["sub"], "vk:1234567");
+    assert!(claims.get("nonce").is_none());
+}
+
+// ---- userinfo ----
+
+#[tokio::test]
+async fn userinfo_refuses_missing_forged_and_id_tokens() {
+    let gw = TestGateway::start().await;
+    let userinfo = |token: Option<String>| {
+        let mut r = browser().get(format!("{}/userinfo", gw.issuer));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let response = userinfo(None).await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\"")
+    );
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (_, tokens) = token_request(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("client_id", SHOP),
+            ("client_secret", SHOP_SECRET),
+        ],
+    )
+    .await;
+    let id_token = tokens["id_token"].as_str().unwrap().to_string();
+    assert_eq!(userinfo(Some(id_token)).await.unwrap().status(), 401);
+    let access = tokens["access_token"].as_str().unwrap();
+    let mut forged: Vec<&str> = access.split('.').collect();
+    let other_payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(br#"{"iss":"x","sub":"ok:1","exp":99999999999}"#);
+    forged[1] = &other_payload;
+    assert_eq!(
+        userinfo(Some(forged.join("."))).await.unwrap().status(),
+        401
+    );
+    let ok = userinfo(Some(access.to_string())).await.unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+// ---- the login page ----
+
+#[tokio::test]
+async fn login_page_lists_the_clients_providers_in_the_persons_language() {
+    let gw = TestGateway::start().await;
+    let url = gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "openid"),
+        ("state", "s<script>"),
+    ]);
+    let ru = browser()
+        .get(&url)
+        .header("accept-language", "ru-RU,ru;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ru.status(), 200);
+    let body = ru.text().await.unwrap();
+    assert!(body.contains("Войти через Одноклассники"), "{body}");
+    assert!(body.contains("Войти через ВКонтакте"));
+    assert!(
+        !body.contains("Демо"),
+        "demo is not among the shop's providers"
+    );
+    assert!(!body.contains("<script>"));
+    assert!(!body.contains("<script"));
+    let en = browser()
+        .get(&url)
+        .header("accept-language", "en-GB,en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(en.contains("Log in with OK"));
+    assert!(en.contains("Log in with VK"));
+    // Each button starts the login at that network with the site's parameters.
+    let href_start = en.find("href=\"/authorize?").unwrap() + "href=\"".len();
+    let href_end = en[href_start..].find('"').unwrap() + href_start;
+    let href = en[href_start..href_end]
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let site = follow(&format!("{}{}", gw.issuer, href)).await.site();
+    assert_eq!(param(&site, "state").as_deref(), Some("s<script>"));
+    assert!(param(&site, "code").is_some());
+}
