@@ -2,6 +2,7 @@
 //! each social network's own dialect (OK, VK, ...) upstream.
 
 pub mod config;
+pub mod demo_site;
 pub mod error;
 pub mod gateway;
 pub mod oidc;

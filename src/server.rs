@@ -17,6 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::demo_site;
 use crate::error::{Error, PageError};
 use crate::gateway::Gateway;
 use crate::oidc::{self, AppState};
@@ -56,6 +57,7 @@ pub fn app(gateway: Gateway) -> Router {
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
         .route("/demo/{provider}", get(demo_form).post(demo_submit))
+        .route(demo_site::CALLBACK_PATH, get(demo_site_callback))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(
             ServiceBuilder::new()
@@ -88,11 +90,34 @@ async fn home(State(gw): State<AppState>) -> Response {
         .server
         .issuer
         .url("/.well-known/openid-configuration");
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("socialgate: OpenID Connect gateway for social logins.\nDiscovery: {discovery}\n"),
-    )
-        .into_response()
+    web::home_page(&discovery, demo_site::start_url(&gw).as_deref())
+}
+
+#[derive(Deserialize)]
+struct DemoSiteCallback {
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The built-in demo site's redirect URI: shows what a site would receive.
+async fn demo_site_callback(
+    State(gw): State<AppState>,
+    Query(q): Query<DemoSiteCallback>,
+) -> Result<Response, Error> {
+    if demo_site::client(&gw).is_none() {
+        return Ok((StatusCode::NOT_FOUND, "not found").into_response());
+    }
+    match (q.code, q.error) {
+        (Some(code), _) => Ok(web::demo_site_page(&demo_site::finish(&gw, code).await?)),
+        (None, error) => Ok(web::demo_site_page(&[
+            ("error".into(), error.unwrap_or_else(|| "no code".into())),
+            (
+                "error_description".into(),
+                q.error_description.unwrap_or_default(),
+            ),
+        ])),
+    }
 }
 
 #[derive(Deserialize)]

@@ -123,6 +123,35 @@ struct DemoPage<'a> {
     state: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    lang: &'a str,
+    discovery: &'a str,
+    demo_start: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "demo_site.html")]
+struct DemoSitePage<'a> {
+    lang: &'a str,
+    claims: &'a [(String, String)],
+}
+
+pub fn home_page(discovery: &str, demo_start: Option<&str>) -> Response {
+    let page = HomePage {
+        lang: "en",
+        discovery,
+        demo_start,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+pub fn demo_site_page(claims: &[(String, String)]) -> Response {
+    let page = DemoSitePage { lang: "en", claims };
+    html(StatusCode::OK, page.render())
+}
+
 fn html(status: StatusCode, rendered: askama::Result<String>) -> Response {
     match rendered {
         Ok(body) => (status, Html(body)).into_response(),

@@ -1,0 +1,74 @@
+//! A demo relying party built into the gateway: with the shipped config a newcomer opens
+//! `/`, logs in through the demo network and sees the claims a site would receive. Active
+//! only when a client registers `{issuer}/demo-site/callback` as its redirect URI.
+
+use secrecy::ExposeSecret;
+
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::gateway::Gateway;
+use crate::oidc::exchange::{self, ClientAuth, TokenParams};
+
+pub const CALLBACK_PATH: &str = "/demo-site/callback";
+
+fn callback(gw: &Gateway) -> String {
+    gw.config.server.issuer.url(CALLBACK_PATH)
+}
+
+/// The client whose redirect URI is the demo site's callback, if any.
+pub fn client(gw: &Gateway) -> Option<&ClientConfig> {
+    let callback = callback(gw);
+    gw.config
+        .clients
+        .values()
+        .find(|c| c.redirect_uris.contains(&callback))
+}
+
+/// Where the home page's "try it" button starts a login.
+pub fn start_url(gw: &Gateway) -> Option<String> {
+    let client = client(gw)?;
+    let mut url = url::Url::parse(&gw.config.server.issuer.url("/authorize")).ok()?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client.client_id.as_str())
+        .append_pair("redirect_uri", &callback(gw))
+        .append_pair("scope", "openid profile email");
+    Some(url.path().to_string() + "?" + url.query().unwrap_or(""))
+}
+
+/// Redeems the code as the demo site would and returns the id_token's claims for display.
+pub async fn finish(gw: &Gateway, code: String) -> Result<Vec<(String, String)>, Error> {
+    let client = client(gw).ok_or(crate::error::PageError::UnknownClient)?;
+    let params = TokenParams {
+        grant_type: Some("authorization_code".into()),
+        code: Some(code),
+        redirect_uri: Some(callback(gw)),
+        client_id: Some(client.client_id.as_str().into()),
+        client_secret: client
+            .client_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_string()),
+        code_verifier: None,
+    };
+    let tokens = exchange::token(gw, ClientAuth { basic: None }, params).await?;
+    let claims: serde_json::Map<String, serde_json::Value> =
+        decode_payload(&tokens.id_token).unwrap_or_default();
+    Ok(claims
+        .into_iter()
+        .filter(|(k, _)| k != "at_hash")
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
+}
+
+/// The payload of a JWT this gateway just signed.
+fn decode_payload(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

@@ -1,0 +1,69 @@
+//! The shipped `config.toml` runs a whole login with no real credentials: home page, login
+//! page, the demo network's form, and the built-in demo site showing the claims.
+
+mod support;
+
+use support::*;
+
+/// Extracts the first `href="…"` / `action="…"` value after `marker` from a page.
+fn attr_after(body: &str, marker: &str, attr: &str) -> String {
+    let from = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in {body}"));
+    let start = body[from..].find(&format!("{attr}=\"")).unwrap() + from + attr.len() + 2;
+    let end = body[start..].find('"').unwrap() + start;
+    body[start..end].replace("&#38;", "&").replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn shipped_config_gives_a_working_demo_login() {
+    install_crypto();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let shipped =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        shipped.replace("127.0.0.1:8080", &addr),
+    )
+    .unwrap();
+    let config = socialgate::Config::load(&dir.path().join("config.toml")).unwrap();
+    let gateway = socialgate::Gateway::new(config).unwrap();
+    tokio::spawn(async move { axum::serve(listener, socialgate::server::app(gateway)).await });
+    let base = format!("http://{addr}");
+
+    let (status, home) = follow(&format!("{base}/")).await.page();
+    assert_eq!(status, 200);
+    let start = attr_after(&home, "class=\"button\"", "href");
+    let (status, chooser) = follow(&format!("{base}{start}")).await.page();
+    assert_eq!(status, 200);
+    assert!(chooser.contains("Log in with Demo"), "{chooser}");
+    // The demo site allows every provider; the shipped config has only the demo one.
+    let demo = attr_after(&chooser, "class=\"button\"", "href");
+    let (status, form) = follow(&format!("{base}{demo}")).await.page();
+    assert_eq!(status, 200);
+    assert!(form.contains("trying socialgate out"), "{form}");
+    let action = attr_after(&form, "<form", "action");
+    let state = attr_after(&form, "name=\"state\"", "value");
+
+    let response = browser()
+        .post(format!("{base}{action}"))
+        .form(&[
+            ("state", state.as_str()),
+            ("name", "Анна"),
+            ("email", "Anna@Example.org"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let callback = response.headers()["location"].to_str().unwrap().to_string();
+    let (status, result) = follow(&callback).await.page();
+    assert_eq!(status, 200, "{result}");
+    assert!(result.contains("<td>Анна</td>"), "{result}");
+    assert!(result.contains("<td>anna@example.org</td>"));
+    assert!(result.contains("<td>demo</td>"));
+    // Tokens themselves are never shown.
+    assert!(!result.contains("eyJ"));
+}
