@@ -780,3 +780,22 @@ async fn login_page_lists_the_clients_providers_in_the_persons_language() {
     assert_eq!(param(&site, "state").as_deref(), Some("s<script>"));
     assert!(param(&site, "code").is_some());
 }
+
+#[tokio::test]
+async fn basic_auth_secret_sent_without_form_encoding_is_accepted() {
+    // Many HTTP clients (curl -u, reqwest) send the secret as is; it still has to match.
+    let gw = TestGateway::start().await;
+    let code = login_code(&gw, FORUM, FORUM_REDIRECT, "ok").await;
+    let response = browser()
+        .post(format!("{}/token", gw.issuer))
+        .basic_auth(FORUM, Some(FORUM_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", FORUM_REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}

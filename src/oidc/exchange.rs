@@ -101,8 +101,9 @@ pub struct ClientAuth<'a> {
 }
 
 /// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64, so a secret with
-/// `+`, `%` or `:` survives.
-fn parse_basic(header: &str) -> Option<(String, String)> {
+/// `+`, `%` or `:` survives. Returns the decoded id and secret, plus the secret as sent, for
+/// clients that skip the encoding.
+fn parse_basic(header: &str) -> Option<(String, String, String)> {
     let encoded = header
         .strip_prefix("Basic ")
         .or_else(|| header.strip_prefix("basic "))?;
@@ -114,7 +115,7 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
             .next()
             .map(|(_, v)| v.into_owned())
     };
-    Some((unescape(id)?, unescape(secret)?))
+    Some((unescape(id)?, unescape(secret)?, secret.to_string()))
 }
 
 fn authenticate<'g>(
@@ -136,9 +137,9 @@ fn authenticate<'g>(
             "client authentication failed",
         )
     };
-    let (client_id, secret, by_basic) = match basic {
+    let (client_id, secret, raw_secret, by_basic) = match basic {
         Some(creds) => {
-            let (id, secret) = creds?;
+            let (id, secret, raw) = creds?;
             if params.client_secret.is_some() {
                 return Err(Error::token(
                     TokenErrorCode::InvalidRequest,
@@ -148,11 +149,11 @@ fn authenticate<'g>(
             if params.client_id.as_deref().is_some_and(|p| p != id) {
                 return Err(invalid(true));
             }
-            (id, Some(secret), true)
+            (id, Some(secret), Some(raw), true)
         }
         None => {
             let id = params.client_id.clone().ok_or_else(|| invalid(false))?;
-            (id, params.client_secret.clone(), false)
+            (id, params.client_secret.clone(), None, false)
         }
     };
     let client = gw
@@ -163,12 +164,9 @@ fn authenticate<'g>(
         .ok_or_else(|| invalid(by_basic))?;
     match (&client.client_secret, secret) {
         (Some(expected), Some(given)) => {
-            let ok: bool = expected
-                .expose_secret()
-                .as_bytes()
-                .ct_eq(given.as_bytes())
-                .into();
-            if ok {
+            let expected = expected.expose_secret().as_bytes();
+            let matches = |s: &str| -> bool { expected.ct_eq(s.as_bytes()).into() };
+            if matches(&given) || raw_secret.as_deref().is_some_and(matches) {
                 Ok(client)
             } else {
                 Err(invalid(by_basic))
@@ -311,7 +309,11 @@ mod tests {
         let header = format!("Basic {}", B64_STD.encode("shop:a%2Bb%25c%3Ad"));
         assert_eq!(
             parse_basic(&header),
-            Some(("shop".to_string(), "a+b%c:d".to_string()))
+            Some((
+                "shop".to_string(),
+                "a+b%c:d".to_string(),
+                "a%2Bb%25c%3Ad".to_string()
+            ))
         );
         assert_eq!(parse_basic("Basic !!!"), None);
     }
