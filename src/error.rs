@@ -44,6 +44,8 @@ pub enum PageError {
     BadState,
     #[error("unknown provider")]
     UnknownProvider,
+    #[error("the login was started in another browser")]
+    OtherBrowser,
 }
 
 impl PageError {
@@ -76,6 +78,10 @@ impl PageError {
             PageError::BadState => (
                 "This login link is invalid, was already used, or has expired. Go back to the site and start the login again.".into(),
                 "Ссылка входа недействительна, уже использована или устарела. Вернитесь на сайт и начните вход заново.".into(),
+            ),
+            PageError::OtherBrowser => (
+                "This login was started in another browser (or cookies are blocked). Go back to the site and start the login again in this browser.".into(),
+                "Этот вход был начат в другом браузере (или cookies отключены). Вернитесь на сайт и начните вход заново в этом браузере.".into(),
             ),
             PageError::UnknownProvider => (
                 "This login method does not exist.".into(),

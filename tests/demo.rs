@@ -32,22 +32,27 @@ async fn shipped_config_gives_a_working_demo_login() {
     let gateway = socialgate::Gateway::new(config).unwrap();
     tokio::spawn(async move { axum::serve(listener, socialgate::server::app(gateway)).await });
     let base = format!("http://{addr}");
+    let person = browser();
+    let follow = |url: String| {
+        let person = person.clone();
+        async move { follow_with(&person, &url).await }
+    };
 
-    let (status, home) = follow(&format!("{base}/")).await.page();
+    let (status, home) = follow(format!("{base}/")).await.page();
     assert_eq!(status, 200);
     let start = attr_after(&home, "class=\"button\"", "href");
-    let (status, chooser) = follow(&format!("{base}{start}")).await.page();
+    let (status, chooser) = follow(format!("{base}{start}")).await.page();
     assert_eq!(status, 200);
     assert!(chooser.contains("Log in with Demo"), "{chooser}");
     // The demo site allows every provider; the shipped config has only the demo one.
     let demo = attr_after(&chooser, "class=\"button\"", "href");
-    let (status, form) = follow(&format!("{base}{demo}")).await.page();
+    let (status, form) = follow(format!("{base}{demo}")).await.page();
     assert_eq!(status, 200);
     assert!(form.contains("trying socialgate out"), "{form}");
     let action = attr_after(&form, "<form", "action");
     let state = attr_after(&form, "name=\"state\"", "value");
 
-    let response = browser()
+    let response = person
         .post(format!("{base}{action}"))
         .form(&[
             ("state", state.as_str()),
@@ -59,7 +64,7 @@ async fn shipped_config_gives_a_working_demo_login() {
         .unwrap();
     assert_eq!(response.status(), 303);
     let callback = response.headers()["location"].to_str().unwrap().to_string();
-    let (status, result) = follow(&callback).await.page();
+    let (status, result) = follow(callback).await.page();
     assert_eq!(status, 200, "{result}");
     assert!(result.contains("<td>Анна</td>"), "{result}");
     assert!(result.contains("<td>anna@example.org</td>"));

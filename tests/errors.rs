@@ -100,45 +100,48 @@ async fn authorize_without_redirect_uri_gets_error_page() {
 #[tokio::test]
 async fn scope_without_openid_is_invalid_scope() {
     let gw = TestGateway::start().await;
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", SHOP),
-        ("redirect_uri", SHOP_REDIRECT),
-        ("scope", "profile email"),
-        ("state", "site-state-42"),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SHOP),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("scope", "profile email"),
+            ("state", "site-state-42"),
+        ]))
+        .await
+        .site();
     assert_site_error(&site, "invalid_scope");
 }
 
 #[tokio::test]
 async fn unsupported_response_type_is_refused() {
     let gw = TestGateway::start().await;
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "token"),
-        ("client_id", SHOP),
-        ("redirect_uri", SHOP_REDIRECT),
-        ("scope", "openid"),
-        ("state", "site-state-42"),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "token"),
+            ("client_id", SHOP),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("scope", "openid"),
+            ("state", "site-state-42"),
+        ]))
+        .await
+        .site();
     assert_site_error(&site, "unsupported_response_type");
 }
 
 #[tokio::test]
 async fn public_client_without_pkce_is_refused() {
     let gw = TestGateway::start().await;
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", SPA),
-        ("redirect_uri", SPA_REDIRECT),
-        ("scope", "openid"),
-        ("provider", "ok"),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SPA),
+            ("redirect_uri", SPA_REDIRECT),
+            ("scope", "openid"),
+            ("provider", "ok"),
+        ]))
+        .await
+        .site();
     assert_eq!(param(&site, "error").as_deref(), Some("invalid_request"));
     assert!(param(&site, "error_description").unwrap().contains("PKCE"));
 }
@@ -146,19 +149,20 @@ async fn public_client_without_pkce_is_refused() {
 #[tokio::test]
 async fn plain_pkce_is_refused() {
     let gw = TestGateway::start().await;
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", SPA),
-        ("redirect_uri", SPA_REDIRECT),
-        ("scope", "openid"),
-        (
-            "code_challenge",
-            "a-plain-verifier-that-is-long-enough-to-pass-length",
-        ),
-        ("code_challenge_method", "plain"),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SPA),
+            ("redirect_uri", SPA_REDIRECT),
+            ("scope", "openid"),
+            (
+                "code_challenge",
+                "a-plain-verifier-that-is-long-enough-to-pass-length",
+            ),
+            ("code_challenge_method", "plain"),
+        ]))
+        .await
+        .site();
     assert_eq!(param(&site, "error").as_deref(), Some("invalid_request"));
     assert!(
         param(&site, "error_description")
@@ -170,16 +174,17 @@ async fn plain_pkce_is_refused() {
 #[tokio::test]
 async fn provider_not_allowed_for_client_is_refused() {
     let gw = TestGateway::start().await;
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", SHOP),
-        ("redirect_uri", SHOP_REDIRECT),
-        ("scope", "openid"),
-        ("state", "site-state-42"),
-        ("provider", "demo"),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SHOP),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("scope", "openid"),
+            ("state", "site-state-42"),
+            ("provider", "demo"),
+        ]))
+        .await
+        .site();
     let description = assert_site_error(&site, "invalid_request");
     assert!(
         description.contains("\"demo\" is not available"),
@@ -190,16 +195,17 @@ async fn provider_not_allowed_for_client_is_refused() {
 #[tokio::test]
 async fn prompt_none_answers_login_required() {
     let gw = TestGateway::start().await;
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", SHOP),
-        ("redirect_uri", SHOP_REDIRECT),
-        ("scope", "openid"),
-        ("state", "site-state-42"),
-        ("prompt", "none"),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SHOP),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("scope", "openid"),
+            ("state", "site-state-42"),
+            ("prompt", "none"),
+        ]))
+        .await
+        .site();
     assert_site_error(&site, "login_required");
 }
 
@@ -208,18 +214,20 @@ async fn prompt_none_answers_login_required() {
 #[tokio::test]
 async fn callback_with_unknown_state_gets_error_page_and_issues_nothing() {
     let gw = TestGateway::start().await;
-    let (status, body) = follow(&format!(
-        "{}/callback/ok?code=anything&state=forged-state",
-        gw.issuer
-    ))
-    .await
-    .page();
+    let (status, body) = gw
+        .follow(&format!(
+            "{}/callback/ok?code=anything&state=forged-state",
+            gw.issuer
+        ))
+        .await
+        .page();
     assert_eq!(status, 400);
     assert!(
         body.contains("is invalid, was already used, or has expired"),
         "{body}"
     );
-    let (status, _) = follow(&format!("{}/callback/ok?code=anything", gw.issuer))
+    let (status, _) = gw
+        .follow(&format!("{}/callback/ok?code=anything", gw.issuer))
         .await
         .page();
     assert_eq!(status, 400);
@@ -230,7 +238,7 @@ async fn callback_with_unknown_state_gets_error_page_and_issues_nothing() {
 async fn replayed_callback_gets_error_page() {
     let gw = TestGateway::start().await;
     // Stop at the gateway's callback URL, use it, then use it again.
-    let client = browser();
+    let client = &gw.browser;
     let to_ok = client.get(shop_authorize(&gw, "ok")).send().await.unwrap();
     let ok_url = to_ok.headers()["location"].to_str().unwrap().to_string();
     let to_callback = client.get(&ok_url).send().await.unwrap();
@@ -238,22 +246,56 @@ async fn replayed_callback_gets_error_page() {
         .to_str()
         .unwrap()
         .to_string();
-    let first = follow(&callback).await.site();
+    let first = gw.follow(&callback).await.site();
     assert!(param(&first, "code").is_some());
-    let (status, body) = follow(&callback).await.page();
+    let (status, body) = gw.follow(&callback).await.page();
     assert_eq!(status, 400);
     assert!(body.contains("already used"), "{body}");
     assert_eq!(gw.ok.calls("token"), 1);
 }
 
 #[tokio::test]
+async fn callback_opened_in_another_browser_is_refused() {
+    // Login CSRF: an attacker logs in at the network and sends the callback link to a victim.
+    let gw = TestGateway::start().await;
+    let attacker = &gw.browser;
+    let to_ok = attacker
+        .get(shop_authorize(&gw, "ok"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = to_ok.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("socialgate_browser="), "{cookie}");
+    assert!(
+        cookie.ends_with("; Path=/; HttpOnly; SameSite=Lax"),
+        "{cookie}"
+    );
+    let ok_url = to_ok.headers()["location"].to_str().unwrap().to_string();
+    let to_callback = attacker.get(&ok_url).send().await.unwrap();
+    let callback = to_callback.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let victim = browser();
+    let (status, body) = follow_with(&victim, &callback).await.page();
+    assert_eq!(status, 400);
+    assert!(body.contains("started in another browser"), "{body}");
+    assert_eq!(
+        gw.ok.calls("token"),
+        0,
+        "nothing is exchanged for the victim"
+    );
+}
+
+#[tokio::test]
 async fn callback_state_of_another_provider_is_refused() {
     let gw = TestGateway::start().await;
-    let client = browser();
+    let client = &gw.browser;
     let to_ok = client.get(shop_authorize(&gw, "ok")).send().await.unwrap();
     let ok_url = Url::parse(to_ok.headers()["location"].to_str().unwrap()).unwrap();
     let state = param(&ok_url, "state").unwrap();
-    let (status, _) = follow(&format!("{}/callback/vk?code=x&state={state}", gw.issuer))
+    let (status, _) = gw
+        .follow(&format!("{}/callback/vk?code=x&state={state}", gw.issuer))
         .await
         .page();
     assert_eq!(status, 400);
@@ -263,7 +305,7 @@ async fn callback_state_of_another_provider_is_refused() {
 async fn person_declining_at_ok_returns_access_denied_to_site() {
     let gw = TestGateway::start().await;
     gw.ok.set_behaviour(OkBehaviour::Deny);
-    let site = follow(&shop_authorize(&gw, "ok")).await.site();
+    let site = gw.follow(&shop_authorize(&gw, "ok")).await.site();
     let description = assert_site_error(&site, "access_denied");
     assert!(description.contains("declined"), "{description}");
     assert_eq!(gw.ok.calls("token"), 0);
@@ -273,14 +315,14 @@ async fn person_declining_at_ok_returns_access_denied_to_site() {
 async fn person_declining_at_vk_returns_access_denied_to_site() {
     let gw = TestGateway::start().await;
     gw.vk.set_behaviour(VkBehaviour::Deny);
-    let site = follow(&shop_authorize(&gw, "vk")).await.site();
+    let site = gw.follow(&shop_authorize(&gw, "vk")).await.site();
     assert_site_error(&site, "access_denied");
 }
 
 // ---- the network fails ----
 
 async fn upstream_failure(gw: &TestGateway, provider: &str, error: &str) -> String {
-    let site = follow(&shop_authorize(gw, provider)).await.site();
+    let site = gw.follow(&shop_authorize(gw, provider)).await.site();
     assert_site_error(&site, error)
 }
 
@@ -335,7 +377,7 @@ async fn ok_signature_is_accepted_by_the_fake_that_checks_it() {
     // The fake answers 104 to a wrong sig; a successful login proves ours is right, and the
     // call carried the fields the claim map reads, signed without the token.
     let gw = TestGateway::start().await;
-    let site = follow(&shop_authorize(&gw, "ok")).await.site();
+    let site = gw.follow(&shop_authorize(&gw, "ok")).await.site();
     assert!(param(&site, "code").is_some(), "{site}");
     let params = gw.ok.last_api_params().unwrap();
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -385,9 +427,12 @@ redirect_uris = ["{SHOP_REDIRECT}"]
     let to_ok = client.get(&start).send().await.unwrap();
     let ok_url = Url::parse(to_ok.headers()["location"].to_str().unwrap()).unwrap();
     let state = param(&ok_url, "state").unwrap();
-    let site = follow(&format!("{issuer}/callback/ok?code=bogus&state={state}"))
-        .await
-        .site();
+    let site = follow_with(
+        &client,
+        &format!("{issuer}/callback/ok?code=bogus&state={state}"),
+    )
+    .await
+    .site();
     let d = assert_site_error(&site, "server_error");
     assert!(d.starts_with("OK refused the login: invalid_client"), "{d}");
     assert!(!d.contains("WRONG-SECRET"));
@@ -482,17 +527,18 @@ fn challenge(verifier: &str) -> String {
 }
 
 async fn spa_code(gw: &TestGateway, verifier: &str) -> String {
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", SPA),
-        ("redirect_uri", SPA_REDIRECT),
-        ("scope", "openid"),
-        ("code_challenge", &challenge(verifier)),
-        ("code_challenge_method", "S256"),
-        ("provider", "vk"),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SPA),
+            ("redirect_uri", SPA_REDIRECT),
+            ("scope", "openid"),
+            ("code_challenge", &challenge(verifier)),
+            ("code_challenge_method", "S256"),
+            ("provider", "vk"),
+        ]))
+        .await
+        .site();
     param(&site, "code").unwrap_or_else(|| panic!("no code in {site}"))
 }
 
@@ -647,16 +693,17 @@ async fn unsupported_grant_type_and_missing_code() {
 #[tokio::test]
 async fn wordpress_style_client_without_pkce_or_nonce_logs_in_keeping_its_query() {
     let gw = TestGateway::start().await;
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", SHOP),
-        ("redirect_uri", WP_REDIRECT),
-        ("scope", "openid email profile"),
-        ("state", "wp-state"),
-        ("provider", "vk"),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SHOP),
+            ("redirect_uri", WP_REDIRECT),
+            ("scope", "openid email profile"),
+            ("state", "wp-state"),
+            ("provider", "vk"),
+        ]))
+        .await
+        .site();
     assert!(
         site.as_str().starts_with(&format!("{WP_REDIRECT}&code=")),
         "{site}"
@@ -776,7 +823,7 @@ async fn login_page_lists_the_clients_providers_in_the_persons_language() {
     let href = en[href_start..href_end]
         .replace("&#38;", "&")
         .replace("&amp;", "&");
-    let site = follow(&format!("{}{}", gw.issuer, href)).await.site();
+    let site = gw.follow(&format!("{}{}", gw.issuer, href)).await.site();
     assert_eq!(param(&site, "state").as_deref(), Some("s<script>"));
     assert!(param(&site, "code").is_some());
 }

@@ -62,17 +62,18 @@ async fn secrets_and_tokens_never_reach_the_logs() {
     }
     // Failures log their reasons; the reasons must not carry secrets either.
     gw.ok.set_behaviour(OkBehaviour::ApiError(104));
-    let site = follow(&format!(
-        "{}&provider=ok",
-        gw.authorize_url(&[
-            ("response_type", "code"),
-            ("client_id", SHOP),
-            ("redirect_uri", SHOP_REDIRECT),
-            ("scope", "openid"),
-        ])
-    ))
-    .await
-    .site();
+    let site = gw
+        .follow(&format!(
+            "{}&provider=ok",
+            gw.authorize_url(&[
+                ("response_type", "code"),
+                ("client_id", SHOP),
+                ("redirect_uri", SHOP_REDIRECT),
+                ("scope", "openid"),
+            ])
+        ))
+        .await
+        .site();
     assert_eq!(param(&site, "error").as_deref(), Some("server_error"));
     let (status, _) = token_request(
         &gw,

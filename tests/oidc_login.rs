@@ -51,7 +51,7 @@ async fn site_login(gw: &TestGateway, provider: &str, scopes: &[&str]) -> SiteLo
         .add_extra_param("provider", provider)
         .url();
 
-    let site = follow(url.as_str()).await.site();
+    let site = gw.follow(url.as_str()).await.site();
     assert_eq!(
         format!(
             "{}://{}{}",

@@ -22,6 +22,8 @@ pub const CODE_TTL: Duration = Duration::from_secs(60);
 #[derive(Serialize, Deserialize)]
 struct PendingLogin {
     request: AuthorizationRequest,
+    /// Hash of the browser id cookie: the callback must come from the same browser.
+    browser: String,
     provider: ProviderName,
     pkce_verifier: Option<String>,
 }
@@ -46,6 +48,7 @@ pub async fn start(
     gw: &Gateway,
     request: AuthorizationRequest,
     provider: ProviderName,
+    browser: &str,
 ) -> Result<String, Error> {
     let configured = gw
         .providers
@@ -61,6 +64,7 @@ pub async fn start(
     });
     let pending = PendingLogin {
         request,
+        browser: hash_secret(browser),
         provider,
         pkce_verifier,
     };
@@ -77,11 +81,13 @@ pub fn code_key(code: &str) -> String {
 }
 
 /// Finishes the login at `/callback/{provider}`; returns the site's redirect URI with a
-/// fresh one-time code and the site's state.
+/// fresh one-time code and the site's state. `browser` is the browser id cookie: a callback
+/// link opened in another browser than the one that started the login (login CSRF) fails.
 pub async fn finish(
     gw: &Gateway,
     provider: &str,
     mut params: HashMap<String, String>,
+    browser: Option<&str>,
 ) -> Result<(String, Vec<(&'static str, String)>), Error> {
     let configured = gw
         .providers
@@ -94,6 +100,13 @@ pub async fn finish(
         .ok_or(PageError::BadState)?;
     if pending.provider.as_str() != provider {
         return Err(PageError::BadState.into());
+    }
+    if browser.map(hash_secret).as_deref() != Some(pending.browser.as_str()) {
+        tracing::warn!(
+            provider,
+            "callback from another browser than the one that started the login"
+        );
+        return Err(PageError::OtherBrowser.into());
     }
     let request = pending.request;
     let to_site = |code: SiteErrorCode, description: String| -> Error {

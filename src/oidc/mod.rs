@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::error::{Error, PageError, TokenErrorCode, no_store, redirect_with};
 use crate::gateway::Gateway;
+use crate::token::random_token;
 use crate::web::{self, Lang, ProviderButton};
 use exchange::{ClientAuth, TokenParams};
 use request::AuthorizeParams;
@@ -92,8 +93,16 @@ async fn authorize(
 ) -> Result<Response, Error> {
     let (request, client, provider) = request::validate(&gw.config, params)?;
     if let Some(provider) = provider {
-        let url = login::start(gw, request, provider).await?;
-        return Ok(Redirect::to(&url).into_response());
+        let existing = browser_id(gw, headers);
+        let browser = existing.clone().unwrap_or_else(random_token);
+        let url = login::start(gw, request, provider, &browser).await?;
+        let mut response = Redirect::to(&url).into_response();
+        if existing.is_none() {
+            if let Ok(cookie) = HeaderValue::from_str(&browser_cookie(gw, &browser)) {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+        }
+        return Ok(response);
     }
     let lang = Lang::from_accept_language(
         headers
@@ -114,13 +123,50 @@ async fn authorize(
     Ok(web::login_page(lang, &client.name, &buttons))
 }
 
+/// Name of the cookie that ties a login to the browser that started it; `__Host-` pins it
+/// to this exact origin when the issuer is https.
+fn browser_cookie_name(gw: &Gateway) -> &'static str {
+    if gw.config.server.issuer.is_https() {
+        "__Host-socialgate_browser"
+    } else {
+        "socialgate_browser"
+    }
+}
+
+/// Lax, so it comes along on the network's top-level redirect back to the callback.
+fn browser_cookie(gw: &Gateway, value: &str) -> String {
+    let secure = if gw.config.server.issuer.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}",
+        browser_cookie_name(gw)
+    )
+}
+
+fn browser_id(gw: &Gateway, headers: &HeaderMap) -> Option<String> {
+    let name = browser_cookie_name(gw);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, v)| *k == name && v.len() == 43)
+        .map(|(_, v)| v.to_string())
+}
+
 async fn callback(
     State(gw): State<AppState>,
     Path(provider): Path<String>,
+    headers: HeaderMap,
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, Error> {
     let Query(params) = params.map_err(|_| PageError::BadState)?;
-    let (redirect_uri, params) = login::finish(&gw, &provider, params).await?;
+    let browser = browser_id(&gw, &headers);
+    let (redirect_uri, params) = login::finish(&gw, &provider, params, browser.as_deref()).await?;
     let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     Ok(redirect_with(&redirect_uri, &params))
 }

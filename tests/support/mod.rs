@@ -28,6 +28,8 @@ pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct TestGateway {
     pub issuer: String,
+    /// The person's browser, with its own cookie jar.
+    pub browser: reqwest::Client,
     pub ok: FakeOk,
     pub vk: FakeVk,
     pub dir: tempfile::TempDir,
@@ -119,10 +121,16 @@ redirect_uris = ["{SPA_REDIRECT}"]
         });
         TestGateway {
             issuer,
+            browser: browser(),
             ok,
             vk,
             dir,
         }
+    }
+
+    /// Follows redirects in this test's browser.
+    pub async fn follow(&self, start: &str) -> Landing {
+        follow_with(&self.browser, start).await
     }
 
     /// `/authorize?…` with these parameters.
@@ -166,17 +174,18 @@ impl Landing {
     }
 }
 
+/// A new browser: no redirects followed automatically, an empty cookie jar of its own.
 pub fn browser() -> reqwest::Client {
     install_crypto();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
         .build()
         .unwrap()
 }
 
 /// Follows redirects while they stay on loopback (gateway, fakes); stops at the site.
-pub async fn follow(start: &str) -> Landing {
-    let client = browser();
+pub async fn follow_with(client: &reqwest::Client, start: &str) -> Landing {
     let mut url = start.to_string();
     for _ in 0..10 {
         let response = client.get(&url).send().await.unwrap();
@@ -234,16 +243,17 @@ pub async fn login_code(
     redirect_uri: &str,
     provider: &str,
 ) -> String {
-    let site = follow(&gw.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", client),
-        ("redirect_uri", redirect_uri),
-        ("scope", "openid profile email"),
-        ("state", "st-1"),
-        ("provider", provider),
-    ]))
-    .await
-    .site();
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", redirect_uri),
+            ("scope", "openid profile email"),
+            ("state", "st-1"),
+            ("provider", provider),
+        ]))
+        .await
+        .site();
     param(&site, "code").expect("a code")
 }
 
