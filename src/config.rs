@@ -288,20 +288,47 @@ impl Ctx<'_> {
         }
     }
 
-    /// The line where a dotted key (`clients.shop.providers`) is defined, via TOML's spans.
+    /// The line where a dotted key (`clients.shop.providers`) is defined, via TOML's spans;
+    /// the line of its deepest existing parent when the key itself is not written.
     fn line_of_key(&self, key: &str) -> Option<usize> {
-        let doc = toml::de::DeTable::parse(self.text).ok()?;
+        self.find_key(key)
+            .0
+            .map(|offset| line_at(self.text, offset))
+    }
+
+    /// Whether `key` is written in the file (as opposed to one of its aliases).
+    fn has_key(&self, key: &str) -> bool {
+        self.find_key(key).1
+    }
+
+    /// (offset of the deepest key found, whether the whole path was found)
+    fn find_key(&self, key: &str) -> (Option<usize>, bool) {
+        let Ok(doc) = toml::de::DeTable::parse(self.text) else {
+            return (None, false);
+        };
         let mut table = doc.get_ref();
         let mut found = None;
-        for part in key.split('.') {
-            let (k, v) = table.iter().find(|(k, _)| k.get_ref() == part)?;
+        let parts: Vec<&str> = key.split('.').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let Some((k, v)) = table.iter().find(|(k, _)| k.get_ref() == part) else {
+                return (found, false);
+            };
             found = Some(k.span().start);
             match v.get_ref() {
                 toml::de::DeValue::Table(t) => table = t,
-                _ => break,
+                _ => return (found, i == parts.len() - 1),
             }
         }
-        found.map(|offset| line_at(self.text, offset))
+        (found, true)
+    }
+
+    /// The first of a key's names (`client_secret`, `secret_key`) the admin wrote, as a path.
+    fn written(&self, table: &str, names: &[&str]) -> String {
+        let name = names
+            .iter()
+            .find(|n| self.has_key(&format!("{table}.{n}")))
+            .unwrap_or(&names[0]);
+        format!("{table}.{name}")
     }
 
     fn path(&self, value: &str) -> PathBuf {
@@ -467,9 +494,9 @@ impl Ctx<'_> {
             descriptor.api_version = Some(v.0);
         }
         let secret = self.secret(
-            &format!("{key}.client_secret"),
+            &self.written(&key, &["client_secret", "secret_key"]),
             p.client_secret,
-            &format!("{key}.client_secret_file"),
+            &self.written(&key, &["client_secret_file", "secret_key_file"]),
             p.client_secret_file,
         )?;
         let needs_app = descriptor.protocol != Protocol::Demo;
@@ -561,7 +588,7 @@ impl Ctx<'_> {
             use secrecy::ExposeSecret;
             if secret.expose_secret().len() < 16 {
                 return Err(self.err(
-                    &format!("{key}.client_secret"),
+                    &self.written(&key, &["client_secret", "client_secret_file"]),
                     "a client secret must be at least 16 characters (e.g. `openssl rand -hex 32`)",
                 ));
             }

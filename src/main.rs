@@ -42,6 +42,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
         .with_writer(std::io::stderr)
+        // No colour codes in files and journald.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let config = match Config::load(&cli.config) {
         Ok(c) => c,
