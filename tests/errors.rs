@@ -484,17 +484,7 @@ async fn reused_code_is_invalid_grant() {
 async fn code_of_another_client_is_invalid_grant() {
     let gw = TestGateway::start().await;
     let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
-    let (status, body) = token_request(
-        &gw,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", SHOP_REDIRECT),
-            ("client_id", FORUM),
-            ("client_secret", FORUM_SECRET),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&gw, &code, SHOP_REDIRECT, FORUM, FORUM_SECRET).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(
@@ -507,17 +497,7 @@ async fn code_of_another_client_is_invalid_grant() {
 async fn code_with_other_redirect_uri_is_invalid_grant() {
     let gw = TestGateway::start().await;
     let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
-    let (status, body) = token_request(
-        &gw,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", WP_REDIRECT),
-            ("client_id", SHOP),
-            ("client_secret", SHOP_SECRET),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&gw, &code, WP_REDIRECT, SHOP, SHOP_SECRET).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_grant");
 }
@@ -622,17 +602,7 @@ async fn wrong_client_secret_is_invalid_client() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
     // A failed client authentication does not burn the code.
-    let (status, _) = token_request(
-        &gw,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", SHOP_REDIRECT),
-            ("client_id", SHOP),
-            ("client_secret", SHOP_SECRET),
-        ],
-    )
-    .await;
+    let (status, _) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
     assert_eq!(status, 200);
 }
 
@@ -713,17 +683,7 @@ async fn wordpress_style_client_without_pkce_or_nonce_logs_in_keeping_its_query(
         Some("openid-connect-authorize")
     );
     let code = param(&site, "code").unwrap();
-    let (status, body) = token_request(
-        &gw,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", WP_REDIRECT),
-            ("client_id", SHOP),
-            ("client_secret", SHOP_SECRET),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(&gw, &code, WP_REDIRECT, SHOP, SHOP_SECRET).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     let claims = jwt_claims(body["id_token"].as_str().unwrap());
@@ -752,17 +712,7 @@ async fn userinfo_refuses_missing_forged_and_id_tokens() {
             .starts_with("Bearer error=\"invalid_token\"")
     );
     let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
-    let (_, tokens) = token_request(
-        &gw,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", SHOP_REDIRECT),
-            ("client_id", SHOP),
-            ("client_secret", SHOP_SECRET),
-        ],
-    )
-    .await;
+    let (_, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
     let id_token = tokens["id_token"].as_str().unwrap().to_string();
     assert_eq!(userinfo(Some(id_token)).await.unwrap().status(), 401);
     let access = tokens["access_token"].as_str().unwrap();

@@ -36,17 +36,7 @@ async fn secrets_and_tokens_never_reach_the_logs() {
     let mut issued = Vec::new();
     for provider in ["ok", "vk"] {
         let code = login_code(&gw, SHOP, SHOP_REDIRECT, provider).await;
-        let (status, tokens) = token_request(
-            &gw,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", SHOP_REDIRECT),
-                ("client_id", SHOP),
-                ("client_secret", SHOP_SECRET),
-            ],
-        )
-        .await;
+        let (status, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
         assert_eq!(status, 200);
         let access = tokens["access_token"].as_str().unwrap().to_string();
         let userinfo = browser()

@@ -268,3 +268,24 @@ pub async fn token_request(gw: &TestGateway, form: &[(&str, &str)]) -> (u16, ser
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
+
+/// Redeems a code at `/token` as a confidential client (client_secret_post).
+pub async fn redeem(
+    gw: &TestGateway,
+    code: &str,
+    redirect_uri: &str,
+    client: &str,
+    secret: &str,
+) -> (u16, serde_json::Value) {
+    token_request(
+        gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", client),
+            ("client_secret", secret),
+        ],
+    )
+    .await
+}
