@@ -240,7 +240,13 @@ impl Config {
     /// Parses config text; `base` is the directory relative paths are resolved against.
     pub fn parse(text: &str, file: &str, base: &Path) -> Result<Config, ConfigError> {
         let raw = parse_raw(text, file)?;
-        let ctx = Ctx { text, file, base };
+        let issuer_is_loopback = Url::parse(&raw.server.issuer.0).is_ok_and(|u| is_loopback(&u));
+        let ctx = Ctx {
+            text,
+            file,
+            base,
+            issuer_is_loopback,
+        };
         ctx.validate(raw)
     }
 }
@@ -276,6 +282,7 @@ struct Ctx<'a> {
     text: &'a str,
     file: &'a str,
     base: &'a Path,
+    issuer_is_loopback: bool,
 }
 
 impl Ctx<'_> {
@@ -404,9 +411,11 @@ impl Ctx<'_> {
             .url
             .map_or_else(|| "memory://".to_string(), |u| u.0);
         if store_url != "memory://" {
+            // Only the scheme: a store URL may carry a password.
+            let scheme = store_url.split("://").next().unwrap_or("");
             return Err(self.err(
                 "store.url",
-                format!("{store_url:?} is not supported yet; use \"memory://\""),
+                format!("the store scheme {scheme:?} is not supported; use \"memory://\""),
             ));
         }
 
@@ -450,6 +459,12 @@ impl Ctx<'_> {
         if url.query().is_some() || url.fragment().is_some() {
             return Err(self.err(key, "the issuer must not have a query or fragment"));
         }
+        if url.path() != "/" {
+            return Err(self.err(
+                key,
+                "the issuer must be a bare origin like https://login.example.ru (serve socialgate on its own host name, not under a path)",
+            ));
+        }
         if url.scheme() == "http" && !is_loopback(&url) {
             return Err(self.err(
                 key,
@@ -483,6 +498,13 @@ impl Ctx<'_> {
                         format!("{:?} is not a URL: {e}", v.0),
                     )
                 })?;
+                // Secrets, codes and tokens travel to these endpoints.
+                if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback(&url)) {
+                    return Err(self.err(
+                        &format!("{key}.{field}"),
+                        format!("{:?} must be https (http only for loopback addresses)", v.0),
+                    ));
+                }
                 match field {
                     "authorize_url" => descriptor.authorize_url = Some(url),
                     "token_url" => descriptor.token_url = Some(url),
@@ -500,6 +522,12 @@ impl Ctx<'_> {
             p.client_secret_file,
         )?;
         let needs_app = descriptor.protocol != Protocol::Demo;
+        if !needs_app && !self.issuer_is_loopback {
+            return Err(self.err(
+                &key,
+                "the demo provider lets anyone log in as anyone; it is allowed only while the issuer is a loopback address",
+            ));
+        }
         let (client_id, client_secret) = if needs_app {
             let id = p.client_id.ok_or_else(|| {
                 self.err(

@@ -23,6 +23,9 @@ pub enum Error {
     /// RFC 6750 §3.1 answer from the userinfo endpoint.
     #[error("invalid_token ({0})")]
     InvalidToken(String),
+    /// No credentials at all: a bare challenge, no error code (RFC 6750 §3.1).
+    #[error("no bearer token")]
+    NoToken,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -139,6 +142,8 @@ pub enum TokenErrorCode {
     },
     InvalidGrant,
     UnsupportedGrantType,
+    ServerError,
+    TemporarilyUnavailable,
 }
 
 impl TokenErrorCode {
@@ -148,6 +153,8 @@ impl TokenErrorCode {
             TokenErrorCode::InvalidClient { .. } => "invalid_client",
             TokenErrorCode::InvalidGrant => "invalid_grant",
             TokenErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            TokenErrorCode::ServerError => "server_error",
+            TokenErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -198,9 +205,10 @@ impl IntoResponse for Error {
             }
             Error::Site(e) => {
                 tracing::info!(error = e.code.as_str(), description = %e.description, "login error returned to the site");
+                let description = description_for_site(&e.description);
                 let mut params = vec![
                     ("error", e.code.as_str()),
-                    ("error_description", e.description.as_str()),
+                    ("error_description", description.as_str()),
                 ];
                 if let Some(state) = &e.state {
                     params.push(("state", state));
@@ -212,6 +220,8 @@ impl IntoResponse for Error {
                 tracing::info!(error = code.as_str(), %description, "token request refused");
                 let status = match code {
                     TokenErrorCode::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+                    TokenErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+                    TokenErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::BAD_REQUEST,
                 };
                 let body = json!({ "error": code.as_str(), "error_description": description });
@@ -224,6 +234,11 @@ impl IntoResponse for Error {
                 }
                 response
             }
+            Error::NoToken => (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"socialgate\"")],
+            )
+                .into_response(),
             Error::InvalidToken(description) => {
                 let challenge = format!(
                     "Bearer error=\"invalid_token\", error_description=\"{}\"",
@@ -265,10 +280,39 @@ impl IntoResponse for Error {
     }
 }
 
+/// RFC 6749 §4.1.2.1 allows only printable ASCII without `"` and `\\` in
+/// `error_description`; network messages may hold anything, so the rest becomes `?`.
+fn description_for_site(text: &str) -> String {
+    text.chars()
+        .take(200)
+        .map(|c| {
+            if (' '..='~').contains(&c) && c != '"' && c != '\\' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
 /// Token answers must not be cached (RFC 6749 §5.1).
 pub fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
     [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         (header::PRAGMA, HeaderValue::from_static("no-cache")),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_descriptions_keep_to_the_rfc_charset() {
+        assert_eq!(
+            description_for_site("VK said \"Ошибка\" \\ ok"),
+            "VK said ???????? ? ok"
+        );
+        assert_eq!(description_for_site(&"x".repeat(500)).len(), 200);
+    }
 }

@@ -1047,3 +1047,45 @@ fn serve_refuses_semantic_errors_too() {
         &["no descriptor for provider kind \"myspace\""],
     );
 }
+
+#[test]
+fn issuer_with_a_path_is_refused() {
+    let text = base_with(
+        "issuer = \"http://127.0.0.1:8080\"",
+        "issuer = \"https://example.ru/sso\"",
+    );
+    check_fails(
+        &text,
+        "issuer = ",
+        "server.issuer",
+        &["the issuer must be a bare origin"],
+    );
+}
+
+#[test]
+fn plain_http_endpoint_override_is_refused_unless_loopback() {
+    let text = base_with(
+        "public_key = \"CBAFJIICABABABABA\"",
+        "public_key = \"CBAFJIICABABABABA\"\ntoken_url = \"http://api.ok.ru/oauth/token.do\"",
+    );
+    check_fails(
+        &text,
+        "token_url = ",
+        "providers.ok.token_url",
+        &["must be https (http only for loopback addresses)"],
+    );
+}
+
+#[test]
+fn demo_provider_is_refused_behind_a_public_issuer() {
+    let text = base_with(
+        "issuer = \"http://127.0.0.1:8080\"",
+        "issuer = \"https://login.example.ru\"",
+    ) + "\n[providers.demo]\nkind = \"demo\"\n";
+    check_fails(
+        &text,
+        "[providers.demo]",
+        "providers.demo",
+        &["allowed only while the issuer is a loopback address"],
+    );
+}

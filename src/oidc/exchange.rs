@@ -291,7 +291,7 @@ fn mint(gw: &Gateway, grant: &CodeGrant) -> Result<TokenResponse, Error> {
 
 /// `/userinfo`: the claims of a valid access token.
 pub fn userinfo(gw: &Gateway, bearer: Option<&str>) -> Result<Map<String, Value>, Error> {
-    let token = bearer.ok_or_else(|| Error::InvalidToken("no bearer token".into()))?;
+    let token = bearer.ok_or(Error::NoToken)?;
     let access: AccessClaims = gw
         .key
         .verify_access_token(token, gw.config.server.issuer.as_str())

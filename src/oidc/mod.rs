@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::cors::{Any, CorsLayer};
 
 use crate::error::{Error, PageError, TokenErrorCode, no_store, redirect_with};
 use crate::gateway::Gateway;
@@ -26,13 +27,22 @@ use request::AuthorizeParams;
 pub type AppState = Arc<Gateway>;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    // What single-page and mobile apps call from their own origin: open to any origin,
+    // without cookies (these endpoints never read them).
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    let api = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/jwks", get(jwks))
-        .route("/authorize", get(authorize_get).post(authorize_post))
-        .route("/callback/{provider}", get(callback))
         .route("/token", axum::routing::post(token))
         .route("/userinfo", get(userinfo).post(userinfo))
+        .layer(cors);
+    Router::new()
+        .route("/authorize", get(authorize_get).post(authorize_post))
+        .route("/callback/{provider}", get(callback))
+        .merge(api)
 }
 
 async fn discovery(State(gw): State<AppState>) -> Response {
@@ -187,7 +197,17 @@ async fn token(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok()),
     };
-    let response = exchange::token(&gw, auth, params).await?;
+    // A token endpoint answers in JSON, whatever failed.
+    let response = exchange::token(&gw, auth, params)
+        .await
+        .map_err(|e| match e {
+            Error::Store(e) => Error::token(TokenErrorCode::TemporarilyUnavailable, e.to_string()),
+            Error::Internal(e) => {
+                tracing::error!(error = %e, "internal error at the token endpoint");
+                Error::token(TokenErrorCode::ServerError, "internal error")
+            }
+            other => other,
+        })?;
     Ok((no_store(), Json(response)).into_response())
 }
 

@@ -8,7 +8,10 @@ use crate::config::{ClientConfig, ClientId, Config};
 use crate::error::{Error, PageError, SiteError, SiteErrorCode};
 use crate::provider::ProviderName;
 
-/// Longest `state` / `nonce` kept: enough for any client library, small for the store.
+/// The scopes the gateway gives meaning to; descriptors' `scope_map` keys add more.
+pub const SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+/// Longest `state` / `nonce` / `scope` kept: enough for any client library, small for the store.
 const MAX_PARAM: usize = 1024;
 
 /// `/authorize` parameters as received (query string or form body).
@@ -136,15 +139,19 @@ pub fn validate(
             "only response_mode=query is supported",
         ));
     }
+    let raw_scope = p.scope.as_deref().unwrap_or("");
+    if raw_scope.len() > MAX_PARAM {
+        return Err(fail(SiteErrorCode::InvalidRequest, "scope is too long"));
+    }
+    // Unknown scopes are ignored (OIDC Core 3.1.2.1): they are neither kept nor echoed.
     let mut scopes: Vec<String> = Vec::new();
-    for s in p
-        .scope
-        .as_deref()
-        .unwrap_or("")
-        .split(' ')
-        .filter(|s| !s.is_empty())
-    {
-        if !scopes.iter().any(|x| x == s) {
+    for s in raw_scope.split(' ') {
+        let known = SCOPES.contains(&s)
+            || config
+                .providers
+                .values()
+                .any(|p| p.descriptor.scope_map.contains_key(s));
+        if known && !scopes.iter().any(|x| x == s) {
             scopes.push(s.to_string());
         }
     }
@@ -211,7 +218,7 @@ pub fn validate(
                 .ok_or_else(|| {
                     fail(
                         SiteErrorCode::InvalidRequest,
-                        &format!("provider {name:?} is not available to this client"),
+                        &format!("provider {name} is not available to this client"),
                     )
                 })?,
         ),

@@ -10,21 +10,39 @@ use super::{Store, StoreError};
 
 /// Expired entries are dropped on read and swept every this many writes.
 const SWEEP_EVERY: usize = 1024;
+/// Entries kept at most (pending logins, codes): a flood of started-but-never-finished logins
+/// gets 503s instead of the gateway's memory. About 2 KB each, so ~200 MB at the limit.
+const MAX_ENTRIES: usize = 100_000;
 
-#[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    max_entries: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::with_capacity(MAX_ENTRIES)
+    }
 }
 
 #[derive(Default)]
 struct Inner {
     entries: HashMap<String, (Instant, Vec<u8>)>,
     writes: usize,
+    /// When a full store was last swept: at most once a second, so a flood stays cheap.
+    last_full_sweep: Option<Instant>,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_capacity(max_entries: usize) -> Self {
+        MemoryStore {
+            inner: Mutex::default(),
+            max_entries,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -39,8 +57,18 @@ impl Store for MemoryStore {
         let now = Instant::now();
         let mut inner = self.lock();
         inner.writes += 1;
-        if inner.writes % SWEEP_EVERY == 0 {
+        let full = inner.entries.len() >= self.max_entries;
+        let may_sweep_full = inner
+            .last_full_sweep
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1));
+        if inner.writes % SWEEP_EVERY == 0 || (full && may_sweep_full) {
             inner.entries.retain(|_, (expires, _)| *expires > now);
+            if full {
+                inner.last_full_sweep = Some(now);
+            }
+        }
+        if inner.entries.len() >= self.max_entries {
+            return Err(StoreError::Unavailable("the memory store is full".into()));
         }
         inner.entries.insert(key.to_string(), (now + ttl, value));
         Ok(())
@@ -66,5 +94,20 @@ mod tests {
         assert_eq!(s.take("a").await.unwrap(), None);
         s.put("b", b"2".to_vec(), Duration::ZERO).await.unwrap();
         assert_eq!(s.take("b").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_full_store_refuses_writes_until_entries_expire() {
+        let s = MemoryStore::with_capacity(2);
+        let minute = Duration::from_secs(60);
+        s.put("a", vec![], minute).await.unwrap();
+        s.put("b", vec![], Duration::from_millis(50)).await.unwrap();
+        assert!(matches!(
+            s.put("c", vec![], minute).await,
+            Err(StoreError::Unavailable(_))
+        ));
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        s.put("c", vec![], minute).await.unwrap();
+        assert_eq!(s.take("a").await.unwrap(), Some(vec![]));
     }
 }
