@@ -385,54 +385,16 @@ async fn ok_signature_is_accepted_by_the_fake_that_checks_it() {
 
 #[tokio::test]
 async fn ok_wrong_secret_is_refused_by_ok_and_reported_as_server_error() {
-    let gw = TestGateway::start().await;
-    // A gateway with the wrong OK secret: the fake refuses the code exchange with HTTP 200.
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:1"
-issuer = "{issuer}"
-data_dir = "data"
-[providers.ok]
-app_id = "512000000001"
-public_key = "CBAFJIICABABABABA"
-secret_key = "WRONG-SECRET"
-authorize_url = "{}"
-token_url = "{}"
-userinfo_url = "{}"
-[clients.shop]
-client_secret = "{SHOP_SECRET}"
-redirect_uris = ["{SHOP_REDIRECT}"]
-"#,
-        gw.ok.authorize_url(),
-        gw.ok.token_url(),
-        gw.ok.api_url()
-    );
-    std::fs::write(dir.path().join("config.toml"), config).unwrap();
-    let config = socialgate::Config::load(&dir.path().join("config.toml")).unwrap();
-    let other = socialgate::Gateway::with_timeout(config, UPSTREAM_TIMEOUT).unwrap();
-    tokio::spawn(async move { axum::serve(listener, socialgate::server::app(other)).await });
-    // The fake only knows the first gateway's callback, so drive the callback by hand.
-    let client = browser();
-    let start = format!(
-        "{issuer}/authorize?response_type=code&client_id=shop&redirect_uri={}&scope=openid&state=site-state-42&provider=ok",
-        url::form_urlencoded::byte_serialize(SHOP_REDIRECT.as_bytes()).collect::<String>()
-    );
-    let to_ok = client.get(&start).send().await.unwrap();
-    let ok_url = Url::parse(to_ok.headers()["location"].to_str().unwrap()).unwrap();
-    let state = param(&ok_url, "state").unwrap();
-    let site = follow_with(
-        &client,
-        &format!("{issuer}/callback/ok?code=bogus&state={state}"),
-    )
-    .await
-    .site();
-    let d = assert_site_error(&site, "server_error");
+    // OK refuses the code exchange (with HTTP 200) when the configured secret is wrong.
+    let gw = TestGateway::start_with(Options {
+        ok_secret_key: "WRONG-SECRET",
+        ..Options::default()
+    })
+    .await;
+    let d = upstream_failure(&gw, "ok", "server_error").await;
     assert!(d.starts_with("OK refused the login: invalid_client"), "{d}");
     assert!(!d.contains("WRONG-SECRET"));
+    assert_eq!(gw.ok.calls("api"), 0);
 }
 
 #[tokio::test]

@@ -149,6 +149,7 @@ async fn ok_login_yields_verified_id_token_with_profile_and_email() {
 async fn ok_login_without_get_email_permission_issues_token_without_email_claim() {
     let gw = TestGateway::start_with(Options {
         ok_has_get_email: false,
+        ..Options::default()
     })
     .await;
     let login = site_login(&gw, "ok", &["profile", "email"]).await;

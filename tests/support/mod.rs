@@ -37,12 +37,15 @@ pub struct TestGateway {
 
 pub struct Options {
     pub ok_has_get_email: bool,
+    /// The OK secret key the gateway is configured with (the fake knows the right one).
+    pub ok_secret_key: &'static str,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             ok_has_get_email: true,
+            ok_secret_key: "0F1E2D3C4B5A69788796A5B4",
         }
     }
 }
@@ -72,7 +75,7 @@ data_dir = "data"
 kind = "ok"
 app_id = "512000000001"
 public_key = "CBAFJIICABABABABA"
-secret_key = "0F1E2D3C4B5A69788796A5B4"
+secret_key = "{ok_secret_key}"
 scopes = ["VALUABLE_ACCESS"]
 authorize_url = "{ok_authorize}"
 token_url = "{ok_token}"
@@ -103,6 +106,7 @@ providers = ["ok"]
 [clients.{SPA}]
 redirect_uris = ["{SPA_REDIRECT}"]
 "#,
+            ok_secret_key = options.ok_secret_key,
             ok_authorize = ok.authorize_url(),
             ok_token = ok.token_url(),
             ok_api = ok.api_url(),
