@@ -40,6 +40,19 @@ impl ClientId {
     }
 }
 
+// Lets `config.clients.get(&str)` look a client up by the id a request carries.
+impl std::borrow::Borrow<str> for ClientId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Config {
+    pub fn client(&self, client_id: &str) -> Option<&ClientConfig> {
+        self.clients.get(client_id)
+    }
+}
+
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

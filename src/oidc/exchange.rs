@@ -158,9 +158,7 @@ fn authenticate<'g>(
     };
     let client = gw
         .config
-        .clients
-        .values()
-        .find(|c| c.client_id.as_str() == client_id)
+        .client(&client_id)
         .ok_or_else(|| invalid(by_basic))?;
     match (&client.client_secret, secret) {
         (Some(expected), Some(given)) => {

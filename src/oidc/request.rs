@@ -44,10 +44,6 @@ pub struct AuthorizationRequest {
 }
 
 impl AuthorizationRequest {
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-
     /// The query string that repeats this request, for the login page's provider links.
     pub fn to_query(&self, provider: &ProviderName) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -81,11 +77,7 @@ pub fn validate(
         .client_id
         .as_deref()
         .ok_or(PageError::MissingParameter("client_id"))?;
-    let client = config
-        .clients
-        .values()
-        .find(|c| c.client_id.as_str() == client_id)
-        .ok_or(PageError::UnknownClient)?;
+    let client = config.client(client_id).ok_or(PageError::UnknownClient)?;
     let redirect_uri = p
         .redirect_uri
         .ok_or(PageError::MissingParameter("redirect_uri"))?;

@@ -45,6 +45,12 @@ impl ProviderName {
     }
 }
 
+impl std::borrow::Borrow<str> for ProviderName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for ProviderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -213,7 +219,7 @@ impl Registry {
     }
 
     pub fn get(&self, name: &str) -> Option<&ConfiguredProvider> {
-        self.providers.values().find(|p| p.name.as_str() == name)
+        self.providers.get(name)
     }
 }
 
