@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use secrecy::SecretString;
@@ -81,6 +82,8 @@ pub struct Config {
     pub file: PathBuf,
     pub server: ServerConfig,
     pub store: StoreConfig,
+    pub session: SessionConfig,
+    pub tokens: TokensConfig,
     pub providers: IndexMap<ProviderName, ProviderConfig>,
     pub clients: IndexMap<ClientId, ClientConfig>,
 }
@@ -95,6 +98,45 @@ pub struct ServerConfig {
 #[derive(Debug)]
 pub struct StoreConfig {
     pub url: String,
+}
+
+/// The SSO session: how long a person stays logged in at the gateway.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionConfig {
+    /// Ends after this long without a login through it or a token refresh.
+    pub idle_timeout: Duration,
+    /// Ends this long after the network login, however active.
+    pub max_lifetime: Duration,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct TokensConfig {
+    /// id_tokens and access tokens.
+    pub lifetime: Duration,
+    /// Each refresh token (a rotation issues a new one with a new lifetime).
+    pub refresh_lifetime: Duration,
+    /// A new signing key is made this often; the old one stays published until every
+    /// token it signed has expired.
+    pub key_rotation: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_timeout: Duration::from_secs(8 * 3600),
+            max_lifetime: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        TokensConfig {
+            lifetime: Duration::from_secs(3600),
+            refresh_lifetime: Duration::from_secs(30 * 24 * 3600),
+            key_rotation: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
 }
 
 /// One network app as the admin registered it, merged with its kind's descriptor.
@@ -131,6 +173,12 @@ pub struct ClientConfig {
     pub client_secret: Option<SecretString>,
     pub redirect_uris: Vec<String>,
     pub providers: Vec<ProviderName>,
+    /// Where RP-initiated logout may send the person back to (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where the logout token is POSTed when the person's SSO session ends.
+    pub backchannel_logout_uri: Option<String>,
+    /// Issue refresh tokens (tied to the SSO session) even without `offline_access`.
+    pub refresh_tokens: bool,
 }
 
 // ---- the file's schema, exactly as an admin writes it ----
@@ -141,6 +189,10 @@ struct RawConfig {
     server: RawServer,
     #[serde(default)]
     store: RawStore,
+    #[serde(default)]
+    session: RawSession,
+    #[serde(default)]
+    tokens: RawTokens,
     #[serde(default)]
     providers: IndexMap<String, RawProvider>,
     #[serde(default)]
@@ -160,6 +212,21 @@ struct RawServer {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     url: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSession {
+    idle_timeout: Option<Env>,
+    max_lifetime: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    lifetime: Option<Env>,
+    refresh_lifetime: Option<Env>,
+    key_rotation: Option<Env>,
 }
 
 #[derive(Deserialize)]
@@ -189,6 +256,11 @@ struct RawClient {
     client_secret_file: Option<Env>,
     redirect_uris: Vec<Env>,
     providers: Option<Vec<Env>>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<Env>,
+    backchannel_logout_uri: Option<Env>,
+    #[serde(default)]
+    refresh_tokens: bool,
 }
 
 /// A string value with every `${VAR}` replaced from the environment; an unset variable is an
@@ -424,11 +496,51 @@ impl Ctx<'_> {
             .url
             .map_or_else(|| "memory://".to_string(), |u| u.0);
         if store_url != "memory://" {
-            // Only the scheme: a store URL may carry a password.
-            let scheme = store_url.split("://").next().unwrap_or("");
+            if !(store_url.starts_with("redis://") || store_url.starts_with("rediss://")) {
+                // Only the scheme: a store URL may carry a password.
+                let scheme = store_url.split("://").next().unwrap_or("");
+                return Err(self.err(
+                    "store.url",
+                    format!(
+                        "the store scheme {scheme:?} is not supported; use \"memory://\" or \"redis://host:port/db\""
+                    ),
+                ));
+            }
+            crate::store::parse_redis_url(&store_url)
+                .map_err(|e| self.err("store.url", e.to_string()))?;
+        }
+        let defaults = SessionConfig::default();
+        let session = SessionConfig {
+            idle_timeout: self.duration(
+                "session.idle_timeout",
+                raw.session.idle_timeout,
+                defaults.idle_timeout,
+            )?,
+            max_lifetime: self.duration(
+                "session.max_lifetime",
+                raw.session.max_lifetime,
+                defaults.max_lifetime,
+            )?,
+        };
+        let defaults = TokensConfig::default();
+        let tokens = TokensConfig {
+            lifetime: self.duration("tokens.lifetime", raw.tokens.lifetime, defaults.lifetime)?,
+            refresh_lifetime: self.duration(
+                "tokens.refresh_lifetime",
+                raw.tokens.refresh_lifetime,
+                defaults.refresh_lifetime,
+            )?,
+            key_rotation: self.duration(
+                "tokens.key_rotation",
+                raw.tokens.key_rotation,
+                defaults.key_rotation,
+            )?,
+        };
+        if tokens.key_rotation < tokens.lifetime {
+            // Otherwise the JWKS grows with every rotation inside one token lifetime.
             return Err(self.err(
-                "store.url",
-                format!("the store scheme {scheme:?} is not supported; use \"memory://\""),
+                "tokens.key_rotation",
+                "must be at least tokens.lifetime, so the JWKS holds at most three keys",
             ));
         }
 
@@ -457,9 +569,54 @@ impl Ctx<'_> {
                 data_dir,
             },
             store: StoreConfig { url: store_url },
+            session,
+            tokens,
             providers,
             clients,
         })
+    }
+
+    /// A duration like `"8h"`, `"30d"` or `"90s"`.
+    fn duration(
+        &self,
+        key: &str,
+        value: Option<Env>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        match humantime::parse_duration(value.0.trim()) {
+            Ok(d) if d >= Duration::from_secs(1) => Ok(d),
+            Ok(_) => Err(self.err(key, "must be at least 1s")),
+            Err(_) => Err(self.err(
+                key,
+                format!(
+                    "{:?} is not a duration like \"90s\", \"8h\" or \"30d\"",
+                    value.0
+                ),
+            )),
+        }
+    }
+
+    /// A URL at a site the gateway sends people or tokens to: absolute, no fragment,
+    /// https (http only on loopback, for development).
+    fn site_url(&self, key: &str, value: &str, what: &str) -> Result<String, ConfigError> {
+        let url = Url::parse(value)
+            .map_err(|e| self.err(key, format!("{value:?} is not an absolute URL: {e}")))?;
+        if url.fragment().is_some() {
+            return Err(self.err(key, format!("{value:?}: {what} must not have a #fragment")));
+        }
+        let ok_scheme = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&url));
+        if !ok_scheme {
+            return Err(self.err(
+                key,
+                format!(
+                    "{value:?}: {what} must be https (http only for loopback addresses), or codes and tokens travel in clear text"
+                ),
+            ));
+        }
+        Ok(value.to_string())
     }
 
     fn issuer(&self, value: &str) -> Result<Issuer, ConfigError> {
@@ -642,31 +799,30 @@ impl Ctx<'_> {
         }
         let mut redirect_uris = Vec::new();
         for uri in c.redirect_uris {
-            let url = Url::parse(&uri.0).map_err(|e| {
-                self.err(
-                    &format!("{key}.redirect_uris"),
-                    format!("{:?} is not an absolute URL: {e}", uri.0),
-                )
-            })?;
-            if url.fragment().is_some() {
-                return Err(self.err(
-                    &format!("{key}.redirect_uris"),
-                    format!("{:?}: a redirect URI must not have a #fragment", uri.0),
-                ));
-            }
-            let ok_scheme =
-                url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&url));
-            if !ok_scheme {
-                return Err(self.err(
-                    &format!("{key}.redirect_uris"),
-                    format!(
-                        "{:?}: a redirect URI must be https (http only for loopback addresses), or codes travel in clear text",
-                        uri.0
-                    ),
-                ));
-            }
-            redirect_uris.push(uri.0);
+            redirect_uris.push(self.site_url(
+                &format!("{key}.redirect_uris"),
+                &uri.0,
+                "a redirect URI",
+            )?);
         }
+        let mut post_logout_redirect_uris = Vec::new();
+        for uri in c.post_logout_redirect_uris {
+            post_logout_redirect_uris.push(self.site_url(
+                &format!("{key}.post_logout_redirect_uris"),
+                &uri.0,
+                "a post-logout redirect URI",
+            )?);
+        }
+        let backchannel_logout_uri = c
+            .backchannel_logout_uri
+            .map(|uri| {
+                self.site_url(
+                    &format!("{key}.backchannel_logout_uri"),
+                    &uri.0,
+                    "a back-channel logout URI",
+                )
+            })
+            .transpose()?;
         let allowed = match c.providers {
             None => providers.keys().cloned().collect(),
             Some(list) => {
@@ -706,6 +862,9 @@ impl Ctx<'_> {
             client_secret,
             redirect_uris,
             providers: allowed,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            refresh_tokens: c.refresh_tokens,
         })
     }
 }

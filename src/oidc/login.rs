@@ -10,13 +10,13 @@ use super::request::AuthorizationRequest;
 use crate::error::{Error, PageError, SiteError, SiteErrorCode};
 use crate::gateway::Gateway;
 use crate::provider::{AuthorizeRequest, CallbackParams, Identity, ProviderName, UpstreamError};
-use crate::store;
+use crate::store::{self, Ttl};
 use crate::token::{hash_secret, random_token};
 
 /// How long a person may stay at the network's login page.
-const LOGIN_TTL: Duration = Duration::from_secs(600);
+const LOGIN_TTL: Ttl = Ttl::For(Duration::from_secs(600));
 /// How long a site has to redeem a code.
-pub const CODE_TTL: Duration = Duration::from_secs(60);
+pub const CODE_TTL: Ttl = Ttl::For(Duration::from_secs(60));
 
 /// A login waiting for the network's callback, stored under its upstream `state`.
 #[derive(Serialize, Deserialize)]

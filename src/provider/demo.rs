@@ -11,10 +11,10 @@ use url::Url;
 
 use super::{AuthorizeRequest, CallbackParams, Identity, Provider, ProviderName, UpstreamError};
 use crate::config::Issuer;
-use crate::store::{self, Store};
+use crate::store::{self, Store, Ttl};
 use crate::token::{hash_secret, random_token};
 
-const CODE_TTL: Duration = Duration::from_secs(120);
+const CODE_TTL: Ttl = Ttl::For(Duration::from_secs(120));
 
 #[derive(Serialize, Deserialize)]
 struct DemoUser {

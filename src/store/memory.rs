@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, Ttl};
 
 /// Expired entries are dropped on read and swept every this many writes.
 const SWEEP_EVERY: usize = 1024;
@@ -27,7 +27,7 @@ impl Default for MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    entries: HashMap<String, (Instant, Vec<u8>)>,
+    entries: HashMap<String, (Option<Instant>, Vec<u8>)>,
     writes: usize,
     /// When a full store was last swept: at most once a second, so a flood stays cheap.
     last_full_sweep: Option<Instant>,
@@ -51,32 +51,83 @@ impl MemoryStore {
     }
 }
 
-#[async_trait]
-impl Store for MemoryStore {
-    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+impl MemoryStore {
+    /// Inserts unless `only_new` and a live entry exists; returns whether it wrote.
+    fn insert(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Ttl,
+        only_new: bool,
+    ) -> Result<bool, StoreError> {
         let now = Instant::now();
         let mut inner = self.lock();
+        if only_new && inner.entries.get(key).is_some_and(|(e, _)| live(*e, now)) {
+            return Ok(false);
+        }
         inner.writes += 1;
         let full = inner.entries.len() >= self.max_entries;
         let may_sweep_full = inner
             .last_full_sweep
             .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1));
         if inner.writes % SWEEP_EVERY == 0 || (full && may_sweep_full) {
-            inner.entries.retain(|_, (expires, _)| *expires > now);
+            inner.entries.retain(|_, (expires, _)| live(*expires, now));
             if full {
                 inner.last_full_sweep = Some(now);
             }
         }
-        if inner.entries.len() >= self.max_entries {
+        if inner.entries.len() >= self.max_entries && !inner.entries.contains_key(key) {
             return Err(StoreError::Unavailable("the memory store is full".into()));
         }
-        inner.entries.insert(key.to_string(), (now + ttl, value));
-        Ok(())
+        let expires = match ttl {
+            Ttl::For(d) => now.checked_add(d),
+            Ttl::Forever => None,
+        };
+        inner.entries.insert(key.to_string(), (expires, value));
+        Ok(true)
+    }
+}
+
+/// `None` never expires.
+fn live(expires: Option<Instant>, now: Instant) -> bool {
+    expires.is_none_or(|e| e > now)
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: Ttl) -> Result<(), StoreError> {
+        self.insert(key, value, ttl, false).map(|_| ())
+    }
+
+    async fn put_new(&self, key: &str, value: Vec<u8>, ttl: Ttl) -> Result<bool, StoreError> {
+        self.insert(key, value, ttl, true)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .entries
+            .get(key)
+            .filter(|(e, _)| live(*e, Instant::now()))
+            .map(|(_, v)| v.clone()))
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let entry = self.lock().entries.remove(key);
-        Ok(entry.and_then(|(expires, v)| (expires > Instant::now()).then_some(v)))
+        Ok(entry.and_then(|(expires, v)| live(expires, Instant::now()).then_some(v)))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().entries.remove(key);
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn is_shared(&self) -> bool {
+        false
     }
 }
 
@@ -87,21 +138,25 @@ mod tests {
     #[tokio::test]
     async fn take_is_once_and_respects_expiry() {
         let s = MemoryStore::new();
-        s.put("a", b"1".to_vec(), Duration::from_secs(60))
+        s.put("a", b"1".to_vec(), Ttl::For(Duration::from_secs(60)))
             .await
             .unwrap();
         assert_eq!(s.take("a").await.unwrap(), Some(b"1".to_vec()));
         assert_eq!(s.take("a").await.unwrap(), None);
-        s.put("b", b"2".to_vec(), Duration::ZERO).await.unwrap();
+        s.put("b", b"2".to_vec(), Ttl::For(Duration::ZERO))
+            .await
+            .unwrap();
         assert_eq!(s.take("b").await.unwrap(), None);
     }
 
     #[tokio::test]
     async fn a_full_store_refuses_writes_until_entries_expire() {
         let s = MemoryStore::with_capacity(2);
-        let minute = Duration::from_secs(60);
+        let minute = Ttl::For(Duration::from_secs(60));
         s.put("a", vec![], minute).await.unwrap();
-        s.put("b", vec![], Duration::from_millis(50)).await.unwrap();
+        s.put("b", vec![], Ttl::For(Duration::from_millis(50)))
+            .await
+            .unwrap();
         assert!(matches!(
             s.put("c", vec![], minute).await,
             Err(StoreError::Unavailable(_))

@@ -1,7 +1,10 @@
-//! Where all state between requests lives (pending logins, one-time codes): behind the
-//! `Store` trait, so one instance can keep it in memory and several can share a server.
+//! Where all state between requests lives (pending logins, one-time codes, SSO sessions,
+//! refresh tokens, signing keys): behind the `Store` trait, so one instance keeps it in
+//! memory and several share a Redis server.
 
 mod memory;
+mod redis;
+pub mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +13,7 @@ use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use memory::MemoryStore;
+pub use redis::{RedisStore, parse_url as parse_redis_url};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -17,44 +21,87 @@ pub enum StoreError {
     Unavailable(String),
     #[error("a stored value is corrupt: {0}")]
     Corrupt(String),
+    #[error("bad store URL: {0}")]
+    BadUrl(String),
+}
+
+/// How long a value lives: a TTL, or until deleted (signing keys).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ttl {
+    For(Duration),
+    Forever,
 }
 
 /// Key-value state with expiry. Keys are namespaced by the caller (`code:…`, `login:…`).
 #[async_trait]
 pub trait Store: Send + Sync {
-    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError>;
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: Ttl) -> Result<(), StoreError>;
+    /// Writes only if the key is absent; returns whether it wrote (locks, new ids).
+    async fn put_new(&self, key: &str, value: Vec<u8>, ttl: Ttl) -> Result<bool, StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Reads and deletes in one step: of two concurrent `take`s of a key, one gets it.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Whether the store answers (`/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Whether several instances can share this store (and so must share signing keys
+    /// through it rather than a local file).
+    fn is_shared(&self) -> bool;
 }
 
-/// Opens the store named by `[store] url`.
+/// Opens the store named by `[store] url`: `memory://` or `redis://` / `rediss://`.
 pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    match url {
-        "memory://" => Ok(Arc::new(MemoryStore::new())),
-        other => Err(StoreError::Unavailable(format!(
-            "unsupported store URL {other:?}"
-        ))),
+    if url == "memory://" {
+        return Ok(Arc::new(MemoryStore::new()));
     }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return Ok(Arc::new(RedisStore::open(url)?));
+    }
+    // The URL may hold a password: name only its scheme.
+    let scheme = url.split_once("://").map_or("", |(s, _)| s);
+    Err(StoreError::BadUrl(format!(
+        "unsupported scheme {scheme:?}: use memory:// or redis://"
+    )))
 }
 
 pub async fn put_json<T: Serialize>(
     store: &dyn Store,
     key: &str,
     value: &T,
-    ttl: Duration,
+    ttl: Ttl,
 ) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store.put(key, bytes, ttl).await
+    store.put(key, to_bytes(value)?, ttl).await
+}
+
+pub async fn put_new_json<T: Serialize>(
+    store: &dyn Store,
+    key: &str,
+    value: &T,
+    ttl: Ttl,
+) -> Result<bool, StoreError> {
+    store.put_new(key, to_bytes(value)?, ttl).await
+}
+
+pub async fn get_json<T: DeserializeOwned>(
+    store: &dyn Store,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    from_bytes(store.get(key).await?)
 }
 
 pub async fn take_json<T: DeserializeOwned>(
     store: &dyn Store,
     key: &str,
 ) -> Result<Option<T>, StoreError> {
-    match store.take(key).await? {
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(e.to_string())),
-        None => Ok(None),
-    }
+    from_bytes(store.take(key).await?)
+}
+
+fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_bytes<T: DeserializeOwned>(bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
+    bytes
+        .map(|b| serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
 }
