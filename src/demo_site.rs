@@ -48,7 +48,7 @@ pub async fn finish(gw: &Gateway, code: String) -> Result<Vec<(String, String)>,
             .client_secret
             .as_ref()
             .map(|s| s.expose_secret().to_string()),
-        code_verifier: None,
+        ..TokenParams::default()
     };
     let tokens = exchange::token(gw, ClientAuth { basic: None }, params).await?;
     let claims: serde_json::Map<String, serde_json::Value> =

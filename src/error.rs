@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
+use crate::keys::KeyError;
 use crate::store::StoreError;
 use crate::web;
 
@@ -26,10 +27,52 @@ pub enum Error {
     /// No credentials at all: a bare challenge, no error code (RFC 6750 §3.1).
     #[error("no bearer token")]
     NoToken,
+    /// The store failed during a login: a 503 page.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store (or the keys in it) failed at an API endpoint: a 503 JSON answer.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<KeyError> for Error {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Store(e) => Error::Store(e),
+            KeyError::NotLoaded => Error::Store(StoreError::Unavailable(e.to_string())),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl Error {
+    /// The same error at the token and revocation endpoints, which answer in JSON.
+    pub fn for_token_endpoint(self) -> Self {
+        match self {
+            Error::Store(_) | Error::Unavailable(_) => {
+                tracing::error!(error = %self, "store failure at the token endpoint");
+                Error::token(
+                    TokenErrorCode::TemporarilyUnavailable,
+                    "the service cannot reach its storage; retry later",
+                )
+            }
+            Error::Internal(e) => {
+                tracing::error!(error = %e, "internal error at the token endpoint");
+                Error::token(TokenErrorCode::ServerError, "internal error")
+            }
+            other => other,
+        }
+    }
+
+    /// The same error for an API caller: store trouble as JSON rather than a page.
+    pub fn for_api(self) -> Self {
+        match self {
+            Error::Store(e) => Error::Unavailable(e.to_string()),
+            other => other,
+        }
+    }
 }
 
 /// Errors shown to the person as a page.
@@ -49,6 +92,10 @@ pub enum PageError {
     UnknownProvider,
     #[error("the login was started in another browser")]
     OtherBrowser,
+    #[error("the logout request's id_token_hint is invalid")]
+    BadLogoutHint,
+    #[error("the post_logout_redirect_uri is not registered for the client")]
+    UnregisteredPostLogoutUri,
 }
 
 impl PageError {
@@ -89,6 +136,14 @@ impl PageError {
             PageError::UnknownProvider => (
                 "This login method does not exist.".into(),
                 "Такого способа входа нет.".into(),
+            ),
+            PageError::BadLogoutHint => (
+                "The site sent a logout request that this login service did not issue.".into(),
+                "Сайт отправил запрос на выход, который эта служба входа не выдавала.".into(),
+            ),
+            PageError::UnregisteredPostLogoutUri => (
+                "The site asked to return you after logout to an address it has not registered. For your safety, you are not sent there.".into(),
+                "Сайт попросил вернуть вас после выхода на незарегистрированный адрес. Ради вашей безопасности переход не выполнен.".into(),
             ),
         }
     }
@@ -141,6 +196,7 @@ pub enum TokenErrorCode {
         basic: bool,
     },
     InvalidGrant,
+    InvalidScope,
     UnsupportedGrantType,
     ServerError,
     TemporarilyUnavailable,
@@ -152,6 +208,7 @@ impl TokenErrorCode {
             TokenErrorCode::InvalidRequest => "invalid_request",
             TokenErrorCode::InvalidClient { .. } => "invalid_client",
             TokenErrorCode::InvalidGrant => "invalid_grant",
+            TokenErrorCode::InvalidScope => "invalid_scope",
             TokenErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             TokenErrorCode::ServerError => "server_error",
             TokenErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
@@ -265,6 +322,20 @@ impl IntoResponse for Error {
                     "The login service cannot reach its storage. Try again in a minute.",
                     "Служба входа не может обратиться к хранилищу. Попробуйте через минуту.",
                 )
+            }
+            Error::Unavailable(e) => {
+                tracing::error!(error = %e, "store failure");
+                let body = json!({
+                    "error": "temporarily_unavailable",
+                    "error_description": "the service cannot reach its storage; retry later",
+                });
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "5")],
+                    no_store(),
+                    axum::Json(body),
+                )
+                    .into_response()
             }
             Error::Internal(e) => {
                 tracing::error!(error = %e, "internal error");

@@ -1,21 +1,24 @@
-//! Everything a request needs, built once at start-up: config, providers, store, key.
+//! Everything a request needs, built once at start-up: config, providers, store, keys.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::keys::{KeyError, KeyRing, KeyTimings};
 use crate::provider::{Registry, http};
+use crate::session::Sessions;
 use crate::store::{self, Store};
-use crate::token::SigningKey;
 
 /// Upper bound of one upstream call (token exchange, profile): a slow network fails the
 /// login with `temporarily_unavailable` instead of holding it open.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
+/// Upper bound of one back-channel logout POST to a site.
+pub const BACKCHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Key(#[from] crate::token::KeyError),
+    Key(#[from] KeyError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("cannot build the HTTP client: {0}")]
@@ -28,26 +31,65 @@ pub struct Gateway {
     pub config: Config,
     pub providers: Registry,
     pub store: Arc<dyn Store>,
-    pub key: SigningKey,
+    pub keys: Arc<KeyRing>,
+    /// For calls to sites (back-channel logout).
+    pub sites_http: reqwest::Client,
 }
 
 impl Gateway {
-    pub fn new(config: Config) -> Result<Self, StartError> {
-        Self::with_timeout(config, UPSTREAM_TIMEOUT)
+    pub async fn new(config: Config) -> Result<Self, StartError> {
+        Self::with_timeout(config, UPSTREAM_TIMEOUT).await
     }
 
     /// As `new`, with another upstream timeout (tests use a short one).
-    pub fn with_timeout(config: Config, upstream_timeout: Duration) -> Result<Self, StartError> {
+    ///
+    /// With a shared store that does not answer yet, the gateway still starts (not ready,
+    /// answering 503) and loads its keys once the store is back; a local key file that
+    /// cannot be read is fatal.
+    pub async fn with_timeout(
+        config: Config,
+        upstream_timeout: Duration,
+    ) -> Result<Self, StartError> {
         let store = store::open(&config.store.url)?;
         let http = http::client(upstream_timeout)?;
+        let sites_http = http::client(BACKCHANNEL_TIMEOUT)?;
         let providers =
             Registry::build(&config, &http, store.clone()).map_err(StartError::Providers)?;
-        let key = SigningKey::load_or_create(&config.server.data_dir)?;
+        let keys = Arc::new(KeyRing::new(
+            store.clone(),
+            &config.server.data_dir,
+            KeyTimings::from_config(&config.tokens),
+        ));
+        match keys.refresh().await {
+            Ok(()) => {}
+            Err(e @ (KeyError::Store(_) | KeyError::NotLoaded)) if store.is_shared() => {
+                tracing::error!(error = %e, "cannot load the signing keys yet; retrying");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        keys.spawn_refresh();
         Ok(Gateway {
             config,
             providers,
             store,
-            key,
+            keys,
+            sites_http,
         })
+    }
+
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions {
+            store: self.store.as_ref(),
+            config: self.config.session,
+        }
+    }
+
+    /// Whether the gateway can serve logins: store answering, keys loaded.
+    pub async fn is_ready(&self) -> Result<(), String> {
+        self.store.ping().await.map_err(|e| e.to_string())?;
+        if !self.keys.is_loaded() {
+            self.keys.refresh().await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }

@@ -79,7 +79,7 @@ fn run(config: Config) -> anyhow::Result<()> {
                 );
             }
         }
-        let gateway = Gateway::new(config)?;
+        let gateway = Gateway::new(config).await?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;

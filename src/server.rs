@@ -31,6 +31,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn app(gateway: Gateway) -> Router {
+    let oidc_routes = oidc::routes(&gateway);
     let state: AppState = Arc::new(gateway);
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -53,9 +54,10 @@ pub fn app(gateway: Gateway) -> Router {
             ),
         ));
     Router::new()
-        .merge(oidc::routes())
+        .merge(oidc_routes)
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/demo/{provider}", get(demo_form).post(demo_submit))
         .route(demo_site::CALLBACK_PATH, get(demo_site_callback))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
@@ -82,6 +84,22 @@ pub fn app(gateway: Gateway) -> Router {
                 .layer(security_headers),
         )
         .with_state(state)
+}
+
+/// Readiness: the store answers and the signing keys are loaded. A load balancer sends
+/// logins only to ready instances.
+async fn readyz(State(gw): State<AppState>) -> Response {
+    match gw.is_ready().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the store is unavailable",
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn home(State(gw): State<AppState>) -> Response {

@@ -1,10 +1,9 @@
-//! Signing keys and the JWTs the gateway issues: RS256 id_tokens and access tokens, the
-//! JWKS that publishes the key, and verification of access tokens at `/userinfo`.
+//! The JWTs the gateway issues and takes back: an RSA signing key and its JWK, signing with
+//! a media type (id_token, access token, logout token), verification against the key ring.
 
-use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::rsa::KeyPair;
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -12,16 +11,19 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-const KEY_FILE: &str = "signing-key.pem";
-/// RFC 9068's media type for JWT access tokens, so an id_token is never taken for one.
-const ACCESS_TOKEN_TYP: &str = "at+jwt";
+use crate::keys::KeyRing;
 
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
-    #[error("cannot generate an RSA key")]
-    Generate,
+/// RFC 9068's media type for JWT access tokens, so an id_token is never taken for one.
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// OIDC Back-Channel Logout's media type for logout tokens.
+pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
+pub const ID_TOKEN_TYP: &str = "JWT";
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// The RSA key tokens are signed with, and its public half as a JWK.
@@ -34,31 +36,6 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// Loads `data_dir/signing-key.pem`, or generates and saves it (owner-only) on first start,
-    /// so tokens stay verifiable across restarts.
-    pub fn load_or_create(data_dir: &Path) -> Result<Self, KeyError> {
-        let path = data_dir.join(KEY_FILE);
-        let file_err = |message: String| KeyError::File {
-            path: path.clone(),
-            message,
-        };
-        if !path.exists() {
-            create_private_dir(data_dir).map_err(|e| KeyError::File {
-                path: data_dir.to_path_buf(),
-                message: format!("cannot create the data directory: {e}"),
-            })?;
-            let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
-            let der = pair.as_der().map_err(|_| KeyError::Generate)?;
-            let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
-            write_private(&path, pem.as_bytes())
-                .map_err(|e| file_err(format!("cannot write the signing key: {e}")))?;
-            tracing::info!(path = %path.display(), "generated a new RSA signing key");
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| file_err(format!("cannot read the signing key: {e}")))?;
-        Self::from_pem(&text).map_err(file_err)
-    }
-
     pub fn from_pem(text: &str) -> Result<Self, String> {
         let parsed = pem::parse(text).map_err(|e| format!("not a PEM file: {e}"))?;
         let pair = KeyPair::from_pkcs8(parsed.contents())
@@ -85,29 +62,16 @@ impl SigningKey {
         &self.kid
     }
 
-    /// The JWKS document (`/jwks`).
-    pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": [{
+    /// The public key as a JWK, for the JWKS.
+    pub fn jwk(&self) -> serde_json::Value {
+        serde_json::json!({
             "kty": "RSA", "use": "sig", "alg": "RS256",
             "kid": self.kid, "n": self.n, "e": self.e,
-        }]})
+        })
     }
 
-    pub fn sign_id_token<T: Serialize>(
-        &self,
-        claims: &T,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
-        self.sign(claims, "JWT")
-    }
-
-    pub fn sign_access_token<T: Serialize>(
-        &self,
-        claims: &T,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
-        self.sign(claims, ACCESS_TOKEN_TYP)
-    }
-
-    fn sign<T: Serialize>(
+    /// Signs `claims` as an RS256 JWT of media type `typ`.
+    pub fn sign<T: Serialize>(
         &self,
         claims: &T,
         typ: &str,
@@ -117,30 +81,56 @@ impl SigningKey {
         header.typ = Some(typ.to_string());
         jsonwebtoken::encode(&header, claims, &self.encoding)
     }
+}
 
-    /// Checks an access token this gateway issued: signature, issuer, expiry and type.
-    pub fn verify_access_token<T: for<'de> Deserialize<'de>>(
-        &self,
-        token: &str,
-        issuer: &str,
-    ) -> Result<T, String> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| "malformed token".to_string())?;
-        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
-            return Err("not an access token".into());
-        }
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[issuer]);
-        validation.validate_aud = false;
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the token has expired".into(),
-                _ => "the token is invalid".into(),
-            })
+/// What a token presented back to the gateway must be.
+pub struct Expect<'a> {
+    pub typ: &'a str,
+    pub issuer: &'a str,
+    /// An id_token_hint at logout may have expired; an access token may not.
+    pub allow_expired: bool,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("not a token of the expected type")]
+    WrongType,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is invalid")]
+    Invalid,
+}
+
+/// Checks a token this gateway issued: its key (by `kid`, among the published ones),
+/// signature, type, issuer and, unless allowed, expiry.
+pub fn verify<T: for<'de> Deserialize<'de>>(
+    ring: &KeyRing,
+    token: &str,
+    expect: Expect<'_>,
+) -> Result<T, VerifyError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+    if header.typ.as_deref() != Some(expect.typ) {
+        return Err(VerifyError::WrongType);
     }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| ring.by_kid(kid))
+        .ok_or(VerifyError::Invalid)?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[expect.issuer]);
+    validation.validate_aud = false;
+    validation.validate_exp = !expect.allow_expired;
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => VerifyError::Expired,
+            _ => VerifyError::Invalid,
+        })
 }
 
 /// `at_hash` (OIDC Core 3.1.3.6): left half of SHA-256 of the access token.
@@ -164,72 +154,53 @@ pub fn hash_secret(secret: &str) -> String {
         .collect()
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-    }
-    #[cfg(not(unix))]
-    std::fs::create_dir_all(dir)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TokensConfig;
+    use crate::keys::KeyTimings;
+    use crate::store::MemoryStore;
+    use std::sync::Arc;
 
-    #[test]
-    fn key_is_persisted_owner_only_and_reloaded_with_same_kid() {
+    #[tokio::test]
+    async fn access_token_verifies_and_id_token_is_refused_as_one() {
         let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let first = SigningKey::load_or_create(&data).unwrap();
-        let second = SigningKey::load_or_create(&data).unwrap();
-        assert_eq!(first.kid(), second.kid());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(data.join(KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-    }
-
-    #[test]
-    fn access_token_verifies_and_id_token_is_refused_as_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = SigningKey::load_or_create(dir.path()).unwrap();
+        let ring = KeyRing::new(
+            Arc::new(MemoryStore::new()),
+            dir.path(),
+            KeyTimings::from_config(&TokensConfig::default()),
+        );
+        ring.refresh().await.unwrap();
+        let key = ring.signing_key().unwrap();
         let claims =
             serde_json::json!({"iss": "https://gw", "sub": "ok:1", "exp": 4_000_000_000u64});
-        let at = key.sign_access_token(&claims).unwrap();
-        let back: serde_json::Value = key.verify_access_token(&at, "https://gw").unwrap();
+        let expect = |issuer| Expect {
+            typ: ACCESS_TOKEN_TYP,
+            issuer,
+            allow_expired: false,
+        };
+        let at = key.sign(&claims, ACCESS_TOKEN_TYP).unwrap();
+        let back: serde_json::Value = verify(&ring, &at, expect("https://gw")).unwrap();
         assert_eq!(back["sub"], "ok:1");
-        let id = key.sign_id_token(&claims).unwrap();
+        let id = key.sign(&claims, ID_TOKEN_TYP).unwrap();
         assert_eq!(
-            key.verify_access_token::<serde_json::Value>(&id, "https://gw")
-                .unwrap_err(),
-            "not an access token"
+            verify::<serde_json::Value>(&ring, &id, expect("https://gw")).unwrap_err(),
+            VerifyError::WrongType
         );
         assert_eq!(
-            key.verify_access_token::<serde_json::Value>(&at, "https://other")
-                .unwrap_err(),
-            "the token is invalid"
+            verify::<serde_json::Value>(&ring, &at, expect("https://other")).unwrap_err(),
+            VerifyError::Invalid
         );
+        let expired = serde_json::json!({"iss": "https://gw", "sub": "ok:1", "exp": 1_000u64});
+        let old = key.sign(&expired, ACCESS_TOKEN_TYP).unwrap();
+        assert_eq!(
+            verify::<serde_json::Value>(&ring, &old, expect("https://gw")).unwrap_err(),
+            VerifyError::Expired
+        );
+        let lenient = Expect {
+            allow_expired: true,
+            ..expect("https://gw")
+        };
+        assert!(verify::<serde_json::Value>(&ring, &old, lenient).is_ok());
     }
 }

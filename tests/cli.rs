@@ -922,7 +922,7 @@ fn serve_starts_with_a_valid_config_and_warns_about_demo() {
     assert_no_panic(&log);
 
     // data_dir is relative to the config file, and the key in it is the owner's alone.
-    let key = dir.path().join("data").join("signing-key.pem");
+    let key = dir.path().join("data").join("signing-keys.json");
     let meta = std::fs::metadata(&key).unwrap_or_else(|e| panic!("{}: {e}", key.display()));
     assert!(meta.is_file());
     #[cfg(unix)]
@@ -930,10 +930,14 @@ fn serve_starts_with_a_valid_config_and_warns_about_demo() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     }
+    let keys: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 1);
     assert!(
-        std::fs::read_to_string(&key)
+        keys["keys"][0]["pem"]
+            .as_str()
             .unwrap()
-            .starts_with("-----BEGIN "),
+            .starts_with("-----BEGIN PRIVATE KEY-----"),
         "not PEM"
     );
 }

@@ -763,7 +763,7 @@ async fn unknown_scopes_are_ignored_and_not_echoed() {
             ("response_type", "code"),
             ("client_id", SHOP),
             ("redirect_uri", SHOP_REDIRECT),
-            ("scope", "openid offline_access admin email"),
+            ("scope", "openid wallet admin email"),
             ("provider", "vk"),
         ]))
         .await

@@ -199,15 +199,19 @@ async fn vk_login_takes_email_from_token_response_and_maps_profile() {
 
 #[tokio::test]
 async fn sub_is_stable_per_account_and_distinct_between_accounts() {
-    let gw = TestGateway::start().await;
+    let mut gw = TestGateway::start().await;
     let first = site_login(&gw, "ok", &["profile"]).await;
+    // Another browser: a second network login, not the first one's SSO session.
+    gw.browser = browser();
     let again = site_login(&gw, "ok", &["profile"]).await;
+    assert_eq!(gw.ok.calls("token"), 2);
     assert_eq!(first.id_claims["sub"], again.id_claims["sub"]);
 
     gw.ok.set_user(OkUser {
         uid: "575000000001".into(),
         ..OkUser::sample()
     });
+    gw.browser = browser();
     let other = site_login(&gw, "ok", &["profile"]).await;
     assert_eq!(other.id_claims["sub"], "ok:575000000001");
 

@@ -9,16 +9,15 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::login::{CodeGrant, code_key, now};
-use crate::config::ClientConfig;
+use super::login::{CodeGrant, code_key};
+use super::refresh;
+use crate::config::{ClientConfig, ClientId};
 use crate::error::{Error, TokenErrorCode};
 use crate::gateway::Gateway;
 use crate::provider::Identity;
-use crate::store;
-use crate::token::{at_hash, random_token};
-
-/// Lifetime of issued id_tokens and access tokens.
-pub const TOKEN_TTL_SECS: u64 = 3600;
+use crate::session::Sid;
+use crate::store::{self, Ttl};
+use crate::token::{self, ACCESS_TOKEN_TYP, Expect, ID_TOKEN_TYP, at_hash, now, random_token};
 
 /// `/token` form parameters.
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +26,17 @@ pub struct TokenParams {
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// `/revoke` form parameters (RFC 7009).
+#[derive(Debug, Default, Deserialize)]
+pub struct RevokeParams {
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
 }
@@ -38,6 +48,8 @@ pub struct TokenResponse {
     pub expires_in: u64,
     pub id_token: String,
     pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// The claims inside an access token: the identity claims the scopes allow, plus the
@@ -51,19 +63,24 @@ pub struct AccessClaims {
     pub iat: u64,
     pub jti: String,
     pub scope: String,
+    /// The SSO session, for tokens that end with it (logout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Sid>,
     #[serde(flatten)]
     pub claims: Map<String, Value>,
+}
+
+/// `sub`: stable per network account, the same on every instance; no state needed to
+/// derive it.
+pub fn subject(identity: &Identity) -> String {
+    format!("{}:{}", identity.provider, identity.provider_user_id)
 }
 
 /// The person as the site sees them: `sub`, `provider`, `provider_user_id`, and the
 /// profile and email claims its scopes allow.
 pub fn identity_claims(identity: &Identity, scopes: &[String]) -> Map<String, Value> {
     let mut c = Map::new();
-    // Stable per network account, the same on every instance; no state needed to derive it.
-    c.insert(
-        "sub".into(),
-        format!("{}:{}", identity.provider, identity.provider_user_id).into(),
-    );
+    c.insert("sub".into(), subject(identity).into());
     c.insert("provider".into(), identity.provider.as_str().into());
     c.insert(
         "provider_user_id".into(),
@@ -118,7 +135,7 @@ fn parse_basic(header: &str) -> Option<(String, String, String)> {
     Some((unescape(id)?, unescape(secret)?, secret.to_string()))
 }
 
-fn authenticate<'g>(
+pub fn authenticate<'g>(
     gw: &'g Gateway,
     auth: &ClientAuth<'_>,
     params: &TokenParams,
@@ -176,7 +193,7 @@ fn authenticate<'g>(
     }
 }
 
-/// The authorization_code grant.
+/// The token endpoint: the authorization_code and refresh_token grants.
 pub async fn token(
     gw: &Gateway,
     auth: ClientAuth<'_>,
@@ -185,6 +202,7 @@ pub async fn token(
     let client = authenticate(gw, &auth, &params)?;
     match params.grant_type.as_deref() {
         Some("authorization_code") => {}
+        Some("refresh_token") => return refresh::redeem(gw, client, &params).await,
         None => {
             return Err(Error::token(
                 TokenErrorCode::InvalidRequest,
@@ -194,7 +212,7 @@ pub async fn token(
         Some(_) => {
             return Err(Error::token(
                 TokenErrorCode::UnsupportedGrantType,
-                "only authorization_code is supported",
+                "only authorization_code and refresh_token are supported",
             ));
         }
     }
@@ -236,34 +254,72 @@ pub async fn token(
         }
         (None, None) => {}
     }
-    mint(gw, &grant)
+    let offline = request.scopes.iter().any(|s| s == "offline_access");
+    let grant_in = Grant {
+        client_id: &client.client_id,
+        identity: &grant.identity,
+        scopes: &request.scopes,
+        auth_time: grant.auth_time,
+        sid: Some(&grant.sid),
+        nonce: request.nonce.as_deref(),
+    };
+    let mut response = mint(gw, &grant_in)?;
+    if offline || client.refresh_tokens {
+        // offline_access outlives the SSO session (OIDC Core §11); a client's
+        // `refresh_tokens = true` gets tokens that end with it.
+        let sid = (!offline).then(|| grant.sid.clone());
+        response.refresh_token = Some(
+            refresh::issue(
+                gw,
+                &client.client_id,
+                &grant.identity,
+                &request.scopes,
+                grant.auth_time,
+                sid,
+            )
+            .await?,
+        );
+    }
+    Ok(response)
 }
 
-fn mint(gw: &Gateway, grant: &CodeGrant) -> Result<TokenResponse, Error> {
-    let request = &grant.request;
+/// What a token response is minted from: a redeemed code or a refresh token.
+pub struct Grant<'a> {
+    pub client_id: &'a ClientId,
+    pub identity: &'a Identity,
+    pub scopes: &'a [String],
+    pub auth_time: u64,
+    /// The SSO session; `None` for tokens that outlive it (offline_access).
+    pub sid: Option<&'a Sid>,
+    pub nonce: Option<&'a str>,
+}
+
+pub fn mint(gw: &Gateway, grant: &Grant<'_>) -> Result<TokenResponse, Error> {
     let issuer = gw.config.server.issuer.as_str();
+    let lifetime = gw.config.tokens.lifetime.as_secs();
+    let key = gw.keys.signing_key()?;
     let iat = now();
-    let exp = iat + TOKEN_TTL_SECS;
-    let claims = identity_claims(&grant.identity, &request.scopes);
-    let scope = request.scopes.join(" ");
+    let exp = iat + lifetime;
+    let claims = identity_claims(grant.identity, grant.scopes);
+    let scope = grant.scopes.join(" ");
     let access = AccessClaims {
         iss: issuer.into(),
-        aud: request.client_id.as_str().into(),
-        client_id: request.client_id.as_str().into(),
+        aud: grant.client_id.as_str().into(),
+        client_id: grant.client_id.as_str().into(),
         exp,
         iat,
         jti: random_token(),
         scope: scope.clone(),
+        sid: grant.sid.cloned(),
         claims: claims.clone(),
     };
-    let access_token = gw
-        .key
-        .sign_access_token(&access)
+    let access_token = key
+        .sign(&access, ACCESS_TOKEN_TYP)
         .map_err(|e| Error::Internal(format!("cannot sign an access token: {e}")))?;
     let mut id = claims;
     for (k, v) in [
         ("iss", Value::from(issuer)),
-        ("aud", request.client_id.as_str().into()),
+        ("aud", grant.client_id.as_str().into()),
         ("exp", exp.into()),
         ("iat", iat.into()),
         ("auth_time", grant.auth_time.into()),
@@ -271,30 +327,92 @@ fn mint(gw: &Gateway, grant: &CodeGrant) -> Result<TokenResponse, Error> {
     ] {
         id.insert(k.into(), v);
     }
-    if let Some(nonce) = &request.nonce {
-        id.insert("nonce".into(), nonce.clone().into());
+    if let Some(sid) = grant.sid {
+        id.insert("sid".into(), sid.clone().into());
     }
-    let id_token = gw
-        .key
-        .sign_id_token(&id)
+    if let Some(nonce) = grant.nonce {
+        id.insert("nonce".into(), nonce.into());
+    }
+    let id_token = key
+        .sign(&id, ID_TOKEN_TYP)
         .map_err(|e| Error::Internal(format!("cannot sign an id_token: {e}")))?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: TOKEN_TTL_SECS,
+        expires_in: lifetime,
         id_token,
         scope,
+        refresh_token: None,
     })
 }
 
-/// `/userinfo`: the claims of a valid access token.
-pub fn userinfo(gw: &Gateway, bearer: Option<&str>) -> Result<Map<String, Value>, Error> {
+/// `/userinfo`: the claims of a valid access token whose session was not logged out and
+/// which was not revoked.
+pub async fn userinfo(gw: &Gateway, bearer: Option<&str>) -> Result<Map<String, Value>, Error> {
     let token = bearer.ok_or(Error::NoToken)?;
-    let access: AccessClaims = gw
-        .key
-        .verify_access_token(token, gw.config.server.issuer.as_str())
-        .map_err(Error::InvalidToken)?;
+    let access = verify_access_token(gw, token)?;
+    if let Some(sid) = &access.sid {
+        if gw.sessions().is_ended(sid).await? {
+            return Err(Error::InvalidToken("the session has ended".into()));
+        }
+    }
+    if gw.store.get(&revoked_key(&access.jti)).await?.is_some() {
+        return Err(Error::InvalidToken("the token was revoked".into()));
+    }
     Ok(access.claims)
+}
+
+pub fn verify_access_token(gw: &Gateway, token: &str) -> Result<AccessClaims, Error> {
+    let expect = Expect {
+        typ: ACCESS_TOKEN_TYP,
+        issuer: gw.config.server.issuer.as_str(),
+        allow_expired: false,
+    };
+    token::verify(&gw.keys, token, expect).map_err(|e| Error::InvalidToken(e.to_string()))
+}
+
+fn revoked_key(jti: &str) -> String {
+    format!("access-revoked:{}", crate::token::hash_secret(jti))
+}
+
+/// RFC 7009: revokes a refresh token's family, or an access token, if it belongs to the
+/// client. Unknown tokens are not an error (§2.2): the answer reveals nothing.
+pub async fn revoke(gw: &Gateway, auth: ClientAuth<'_>, params: RevokeParams) -> Result<(), Error> {
+    let as_token_params = TokenParams {
+        client_id: params.client_id,
+        client_secret: params.client_secret,
+        ..TokenParams::default()
+    };
+    let client = authenticate(gw, &auth, &as_token_params)?;
+    let token = params
+        .token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::token(TokenErrorCode::InvalidRequest, "token is missing"))?;
+    let _ = params.token_type_hint;
+    if refresh::revoke(gw, client, &token).await? {
+        return Ok(());
+    }
+    if let Ok(access) = verify_access_token(gw, &token) {
+        if access.client_id == client.client_id.as_str() {
+            revoke_access_token(gw, &access).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Revokes an access token until it would have expired anyway (RFC 7009).
+pub async fn revoke_access_token(gw: &Gateway, access: &AccessClaims) -> Result<(), Error> {
+    let left = access.exp.saturating_sub(now());
+    if left > 0 {
+        gw.store
+            .put(
+                &revoked_key(&access.jti),
+                vec![],
+                Ttl::For(std::time::Duration::from_secs(left)),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,16 +2,18 @@
 //! while the person is at the network, then turn the network's answer into a one-time code.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::request::AuthorizationRequest;
+use super::logout;
+use super::request::{AuthorizationRequest, Validated};
 use crate::error::{Error, PageError, SiteError, SiteErrorCode};
 use crate::gateway::Gateway;
 use crate::provider::{AuthorizeRequest, CallbackParams, Identity, ProviderName, UpstreamError};
+use crate::session::{Sid, SsoSession};
 use crate::store::{self, Ttl};
-use crate::token::{hash_secret, random_token};
+use crate::token::{hash_secret, now, random_token};
 
 /// How long a person may stay at the network's login page.
 const LOGIN_TTL: Ttl = Ttl::For(Duration::from_secs(600));
@@ -34,13 +36,66 @@ pub struct CodeGrant {
     pub request: AuthorizationRequest,
     pub identity: Identity,
     pub auth_time: u64,
+    /// The SSO session the login belongs to.
+    pub sid: Sid,
 }
 
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+/// A code on its way to the site, and the SSO session it came from.
+pub struct Issued {
+    pub redirect_uri: String,
+    pub params: Vec<(&'static str, String)>,
+    pub sid: Sid,
+}
+
+/// Single sign-on: a code straight from the browser's live session, without the network,
+/// when the site allows the session's network and its prompt/max_age accept the login's age.
+pub async fn from_session(
+    gw: &Gateway,
+    v: &Validated<'_>,
+    sid: Option<&str>,
+) -> Result<Option<Issued>, Error> {
+    let Some(sid) = sid else { return Ok(None) };
+    let sessions = gw.sessions();
+    let Some(mut session) = sessions.get(sid).await? else {
+        return Ok(None);
+    };
+    let provider = session.identity.provider.clone();
+    let allowed = v.client.providers.contains(&provider)
+        && v.provider.as_ref().is_none_or(|p| *p == provider)
+        && v.prompt.accepts(session.auth_time, now());
+    if !allowed {
+        return Ok(None);
+    }
+    sessions.touch(&mut session, &v.request.client_id).await?;
+    tracing::info!(provider = %provider, client = %v.request.client_id, "single sign-on from a live session");
+    issue_code(gw, v.request.clone(), &session).await.map(Some)
+}
+
+async fn issue_code(
+    gw: &Gateway,
+    request: AuthorizationRequest,
+    session: &SsoSession,
+) -> Result<Issued, Error> {
+    let code = random_token();
+    let redirect_uri = request.redirect_uri.clone();
+    let state = request.state.clone();
+    let grant = CodeGrant {
+        request,
+        identity: session.identity.clone(),
+        auth_time: session.auth_time,
+        sid: session.sid.clone(),
+    };
+    store::put_json(gw.store.as_ref(), &code_key(&code), &grant, CODE_TTL).await?;
+    let mut params = vec![("code", code)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    params.push(("iss", gw.config.server.issuer.as_str().to_string()));
+    Ok(Issued {
+        redirect_uri,
+        params,
+        sid: session.sid.clone(),
+    })
 }
 
 /// Starts the upstream login; returns the network's authorize URL.
@@ -83,12 +138,14 @@ pub fn code_key(code: &str) -> String {
 /// Finishes the login at `/callback/{provider}`; returns the site's redirect URI with a
 /// fresh one-time code and the site's state. `browser` is the browser id cookie: a callback
 /// link opened in another browser than the one that started the login (login CSRF) fails.
+/// `current_sid` is the browser's SSO session, extended if it is the same person's.
 pub async fn finish(
     gw: &Gateway,
     provider: &str,
     mut params: HashMap<String, String>,
     browser: Option<&str>,
-) -> Result<(String, Vec<(&'static str, String)>), Error> {
+    current_sid: Option<&str>,
+) -> Result<Issued, Error> {
     let configured = gw
         .providers
         .get(provider)
@@ -171,19 +228,26 @@ pub async fn finish(
         })?;
     tracing::info!(provider, client = %request.client_id, "upstream login succeeded");
 
-    let code = random_token();
-    let redirect_uri = request.redirect_uri.clone();
-    let state = request.state.clone();
-    let grant = CodeGrant {
-        request,
-        identity,
-        auth_time: now(),
+    let sessions = gw.sessions();
+    let current = match current_sid {
+        Some(sid) => sessions.get(sid).await?,
+        None => None,
     };
-    store::put_json(gw.store.as_ref(), &code_key(&code), &grant, CODE_TTL).await?;
-    let mut out = vec![("code", code)];
-    if let Some(state) = state {
-        out.push(("state", state));
-    }
-    out.push(("iss", gw.config.server.issuer.as_str().to_string()));
-    Ok((redirect_uri, out))
+    let session = match current {
+        Some(mut session) if session.is_same_person(&identity) => {
+            session.identity = identity;
+            session.auth_time = now();
+            sessions.touch(&mut session, &request.client_id).await?;
+            session
+        }
+        other => {
+            // Someone else logs in on this browser: the previous person is logged out
+            // everywhere first, so no site keeps them signed in here.
+            if let Some(previous) = other {
+                logout::end_session(gw, &previous.sid).await?;
+            }
+            sessions.create(identity, &request.client_id).await?
+        }
+    };
+    issue_code(gw, request, &session).await
 }

@@ -3,6 +3,8 @@
 
 pub mod exchange;
 pub mod login;
+pub mod logout;
+pub mod refresh;
 pub mod request;
 
 use std::collections::HashMap;
@@ -17,16 +19,27 @@ use axum::{Json, Router};
 use serde_json::json;
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::error::{Error, PageError, TokenErrorCode, no_store, redirect_with};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use crate::error::{Error, PageError, SiteErrorCode, TokenErrorCode, no_store, redirect_with};
 use crate::gateway::Gateway;
+use crate::store::StoreError;
+use crate::store::sessions::BrowserSessions;
 use crate::token::random_token;
 use crate::web::{self, Lang, ProviderButton};
 use exchange::{ClientAuth, TokenParams};
+use logout::{LogoutParams, Outcome};
 use request::AuthorizeParams;
 
 pub type AppState = Arc<Gateway>;
 
-pub fn routes() -> Router<AppState> {
+/// The browser session's key holding the SSO session id.
+const SID: &str = "sid";
+/// The browser session's key holding the logout confirmation form's CSRF token.
+const LOGOUT_CSRF: &str = "logout_csrf";
+
+pub fn routes(gw: &Gateway) -> Router<AppState> {
     // What single-page and mobile apps call from their own origin: open to any origin,
     // without cookies (these endpoints never read them).
     let cors = CorsLayer::new()
@@ -37,12 +50,54 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/jwks", get(jwks))
         .route("/token", axum::routing::post(token))
+        .route("/revoke", axum::routing::post(revoke))
         .route("/userinfo", get(userinfo).post(userinfo))
         .layer(cors);
     Router::new()
         .route("/authorize", get(authorize_get).post(authorize_post))
         .route("/callback/{provider}", get(callback))
+        .route("/logout", get(logout_get).post(logout_post))
+        .layer(session_layer(gw))
         .merge(api)
+}
+
+/// The SSO session cookie: HttpOnly, SameSite=Lax (it must come along on the network's
+/// redirect back), Secure and `__Host-` on https; it idles out with the session.
+fn session_layer(gw: &Gateway) -> SessionManagerLayer<BrowserSessions> {
+    let https = gw.config.server.issuer.is_https();
+    let idle = time::Duration::try_from(gw.config.session.idle_timeout)
+        .unwrap_or(time::Duration::hours(8));
+    SessionManagerLayer::new(BrowserSessions::new(gw.store.clone()))
+        .with_name(if https {
+            "__Host-socialgate_session"
+        } else {
+            "socialgate_session"
+        })
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(https)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+        // Every visit restarts the idle timer, not only changes.
+        .with_always_save(true)
+}
+
+fn session_error(e: tower_sessions::session::Error) -> Error {
+    Error::Store(StoreError::Unavailable(e.to_string()))
+}
+
+async fn browser_sid(session: &Session) -> Result<Option<String>, Error> {
+    session.get::<String>(SID).await.map_err(session_error)
+}
+
+/// Points the browser at SSO session `sid`; a new session gets a new cookie value, so a
+/// cookie planted before the login (session fixation) is worthless after it.
+async fn remember_sid(session: &Session, current: Option<&str>, sid: &str) -> Result<(), Error> {
+    if current != Some(sid) {
+        session.cycle_id().await.map_err(session_error)?;
+        session.insert(SID, sid).await.map_err(session_error)?;
+    }
+    Ok(())
 }
 
 async fn discovery(State(gw): State<AppState>) -> Response {
@@ -53,16 +108,23 @@ async fn discovery(State(gw): State<AppState>) -> Response {
         "token_endpoint": issuer.url("/token"),
         "userinfo_endpoint": issuer.url("/userinfo"),
         "jwks_uri": issuer.url("/jwks"),
+        "end_session_endpoint": issuer.url("/logout"),
+        "revocation_endpoint": issuer.url("/revoke"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["openid", "profile", "email"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "prompt_values_supported": ["none", "login", "select_account"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": false,
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
             "provider", "provider_user_id", "name", "given_name", "family_name",
             "picture", "locale", "gender", "birthdate", "email", "email_verified"
         ],
@@ -74,34 +136,55 @@ async fn discovery(State(gw): State<AppState>) -> Response {
     Json(doc).into_response()
 }
 
-async fn jwks(State(gw): State<AppState>) -> Response {
-    Json(gw.key.jwks()).into_response()
+async fn jwks(State(gw): State<AppState>) -> Result<Response, Error> {
+    let jwks = gw.keys.jwks().map_err(|e| Error::from(e).for_api())?;
+    Ok(Json(jwks).into_response())
 }
 
 async fn authorize_get(
     State(gw): State<AppState>,
+    session: Session,
     headers: HeaderMap,
     params: Result<Query<AuthorizeParams>, QueryRejection>,
 ) -> Result<Response, Error> {
     let Query(params) = params.map_err(|_| PageError::MalformedRequest)?;
-    authorize(&gw, &headers, params).await
+    authorize(&gw, &session, &headers, params).await
 }
 
 async fn authorize_post(
     State(gw): State<AppState>,
+    session: Session,
     headers: HeaderMap,
     params: Result<Form<AuthorizeParams>, FormRejection>,
 ) -> Result<Response, Error> {
     let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
-    authorize(&gw, &headers, params).await
+    authorize(&gw, &session, &headers, params).await
 }
 
 async fn authorize(
     gw: &Gateway,
+    session: &Session,
     headers: &HeaderMap,
     params: AuthorizeParams,
 ) -> Result<Response, Error> {
-    let (request, client, provider) = request::validate(&gw.config, params)?;
+    let validated = request::validate(&gw.config, params)?;
+    let sid = browser_sid(session).await?;
+    if let Some(issued) = login::from_session(gw, &validated, sid.as_deref()).await? {
+        return Ok(redirect_issued(&issued));
+    }
+    let request::Validated {
+        request,
+        client,
+        provider,
+        prompt,
+    } = validated;
+    if prompt.none {
+        return Err(request.error(
+            gw.config.server.issuer.as_str(),
+            SiteErrorCode::LoginRequired,
+            "the person must log in".into(),
+        ));
+    }
     if let Some(provider) = provider {
         let existing = browser_id(gw, headers);
         let browser = existing.clone().unwrap_or_else(random_token);
@@ -114,11 +197,7 @@ async fn authorize(
         }
         return Ok(response);
     }
-    let lang = Lang::from_accept_language(
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = page_lang(headers);
     let buttons: Vec<ProviderButton> = client
         .providers
         .iter()
@@ -126,7 +205,7 @@ async fn authorize(
         .map(|p| ProviderButton {
             label: p.label(lang == Lang::Ru).to_string(),
             color: p.button_color.clone().unwrap_or_else(|| "#374151".into()),
-            href: format!("/authorize?{}", request.to_query(&p.name)),
+            href: format!("/authorize?{}", request.to_query(&p.name, &prompt)),
             demo: p.is_demo,
         })
         .collect();
@@ -170,15 +249,101 @@ fn browser_id(gw: &Gateway, headers: &HeaderMap) -> Option<String> {
 
 async fn callback(
     State(gw): State<AppState>,
+    session: Session,
     Path(provider): Path<String>,
     headers: HeaderMap,
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, Error> {
     let Query(params) = params.map_err(|_| PageError::BadState)?;
     let browser = browser_id(&gw, &headers);
-    let (redirect_uri, params) = login::finish(&gw, &provider, params, browser.as_deref()).await?;
-    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Ok(redirect_with(&redirect_uri, &params))
+    let sid = browser_sid(&session).await?;
+    let issued = login::finish(&gw, &provider, params, browser.as_deref(), sid.as_deref()).await?;
+    remember_sid(&session, sid.as_deref(), &issued.sid).await?;
+    Ok(redirect_issued(&issued))
+}
+
+fn redirect_issued(issued: &login::Issued) -> Response {
+    let params: Vec<(&str, &str)> = issued
+        .params
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    redirect_with(&issued.redirect_uri, &params)
+}
+
+async fn logout_get(
+    State(gw): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    params: Result<Query<LogoutParams>, QueryRejection>,
+) -> Result<Response, Error> {
+    let Query(params) = params.map_err(|_| PageError::MalformedRequest)?;
+    end_session(&gw, &session, &headers, params, false).await
+}
+
+async fn logout_post(
+    State(gw): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    params: Result<Form<LogoutParams>, FormRejection>,
+) -> Result<Response, Error> {
+    let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
+    end_session(&gw, &session, &headers, params, true).await
+}
+
+/// `/logout`. The confirmation form carries a one-time token from this browser's
+/// session, so only the person's own click on the gateway's page confirms.
+async fn end_session(
+    gw: &Gateway,
+    session: &Session,
+    headers: &HeaderMap,
+    params: LogoutParams,
+    posted: bool,
+) -> Result<Response, Error> {
+    let lang = page_lang(headers);
+    let sid = browser_sid(session).await?;
+    let confirmed = match (&params.confirm, posted) {
+        (Some(token), true) => {
+            let expected: Option<String> =
+                session.remove(LOGOUT_CSRF).await.map_err(session_error)?;
+            expected.as_deref() == Some(token.as_str())
+        }
+        _ => false,
+    };
+    match logout::logout(gw, params, sid.as_deref(), confirmed).await? {
+        Outcome::Confirm(mut fields) => {
+            let csrf = random_token();
+            session
+                .insert(LOGOUT_CSRF, &csrf)
+                .await
+                .map_err(session_error)?;
+            fields.push(("confirm", csrf));
+            Ok(web::logout_confirm_page(lang, &fields))
+        }
+        Outcome::Done(redirect) => {
+            session.flush().await.map_err(session_error)?;
+            Ok(match redirect {
+                Some(url) => Redirect::to(&url).into_response(),
+                None => web::logged_out_page(lang),
+            })
+        }
+    }
+}
+
+fn page_lang(headers: &HeaderMap) -> Lang {
+    Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+fn client_auth(headers: &HeaderMap) -> ClientAuth<'_> {
+    ClientAuth {
+        basic: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    }
 }
 
 async fn token(
@@ -192,22 +357,10 @@ async fn token(
             format!("the body must be application/x-www-form-urlencoded: {e}"),
         )
     })?;
-    let auth = ClientAuth {
-        basic: headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
-    };
     // A token endpoint answers in JSON, whatever failed.
-    let response = exchange::token(&gw, auth, params)
+    let response = exchange::token(&gw, client_auth(&headers), params)
         .await
-        .map_err(|e| match e {
-            Error::Store(e) => Error::token(TokenErrorCode::TemporarilyUnavailable, e.to_string()),
-            Error::Internal(e) => {
-                tracing::error!(error = %e, "internal error at the token endpoint");
-                Error::token(TokenErrorCode::ServerError, "internal error")
-            }
-            other => other,
-        })?;
+        .map_err(Error::for_token_endpoint)?;
     Ok((no_store(), Json(response)).into_response())
 }
 
@@ -220,6 +373,26 @@ async fn userinfo(State(gw): State<AppState>, headers: HeaderMap) -> Result<Resp
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let claims = exchange::userinfo(&gw, bearer)?;
+    let claims = exchange::userinfo(&gw, bearer)
+        .await
+        .map_err(Error::for_api)?;
     Ok((no_store(), Json(claims)).into_response())
+}
+
+/// RFC 7009 token revocation.
+async fn revoke(
+    State(gw): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Form<exchange::RevokeParams>, FormRejection>,
+) -> Result<Response, Error> {
+    let Form(params) = params.map_err(|e| {
+        Error::token(
+            TokenErrorCode::InvalidRequest,
+            format!("the body must be application/x-www-form-urlencoded: {e}"),
+        )
+    })?;
+    exchange::revoke(&gw, client_auth(&headers), params)
+        .await
+        .map_err(Error::for_token_endpoint)?;
+    Ok((no_store(), Json(json!({}))).into_response())
 }

@@ -9,7 +9,7 @@ use crate::error::{Error, PageError, SiteError, SiteErrorCode};
 use crate::provider::ProviderName;
 
 /// The scopes the gateway gives meaning to; descriptors' `scope_map` keys add more.
-pub const SCOPES: [&str; 3] = ["openid", "profile", "email"];
+pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 /// Longest `state` / `nonce` / `scope` kept: enough for any client library, small for the store.
 const MAX_PARAM: usize = 1024;
@@ -27,6 +27,7 @@ pub struct AuthorizeParams {
     pub code_challenge_method: Option<String>,
     pub provider: Option<String>,
     pub prompt: Option<String>,
+    pub max_age: Option<String>,
     pub response_mode: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
@@ -43,9 +44,51 @@ pub struct AuthorizationRequest {
     pub code_challenge: Option<String>,
 }
 
+/// What the site asked about reusing an existing login.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Prompt {
+    /// `prompt=none`: answer without showing anything, or `login_required`.
+    pub none: bool,
+    /// `prompt=login` / `select_account`, or a `max_age` of 0: log in at the network again.
+    pub login: bool,
+    /// `max_age`: the network login must be at most this many seconds old.
+    pub max_age: Option<u64>,
+}
+
+impl Prompt {
+    /// Whether a session whose network login happened at `auth_time` may be reused.
+    pub fn accepts(&self, auth_time: u64, now: u64) -> bool {
+        !self.login
+            && self
+                .max_age
+                .is_none_or(|max| now.saturating_sub(auth_time) <= max)
+    }
+}
+
+/// A request that passed validation, with what only `/authorize` needs.
+pub struct Validated<'c> {
+    pub request: AuthorizationRequest,
+    pub client: &'c ClientConfig,
+    /// The network the site named (`provider=`), if any.
+    pub provider: Option<ProviderName>,
+    pub prompt: Prompt,
+}
+
 impl AuthorizationRequest {
+    /// An error for the site, sent to its verified redirect URI.
+    pub fn error(&self, issuer: &str, code: SiteErrorCode, description: String) -> Error {
+        SiteError {
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            issuer: issuer.to_string(),
+            code,
+            description,
+        }
+        .into()
+    }
+
     /// The query string that repeats this request, for the login page's provider links.
-    pub fn to_query(&self, provider: &ProviderName) -> String {
+    pub fn to_query(&self, provider: &ProviderName, prompt: &Prompt) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("response_type", "code")
             .append_pair("client_id", self.client_id.as_str())
@@ -63,16 +106,20 @@ impl AuthorizationRequest {
         if self.code_challenge.is_some() {
             q.append_pair("code_challenge_method", "S256");
         }
+        // A forced login stays forced when the person picks a network.
+        if prompt.login {
+            q.append_pair("prompt", "login");
+        }
+        if let Some(max_age) = prompt.max_age {
+            q.append_pair("max_age", &max_age.to_string());
+        }
         q.append_pair("provider", provider.as_str());
         q.finish()
     }
 }
 
-/// Validates `/authorize`; returns the request, the client, and the provider if one was named.
-pub fn validate(
-    config: &Config,
-    p: AuthorizeParams,
-) -> Result<(AuthorizationRequest, &ClientConfig, Option<ProviderName>), Error> {
+/// Validates `/authorize`.
+pub fn validate(config: &Config, p: AuthorizeParams) -> Result<Validated<'_>, Error> {
     let client_id = p
         .client_id
         .as_deref()
@@ -194,11 +241,35 @@ pub fn validate(
             "PKCE (code_challenge with S256) is required for this public client",
         ));
     }
-    let prompts: Vec<&str> = p.prompt.as_deref().unwrap_or("").split(' ').collect();
-    if prompts.contains(&"none") {
-        // Every login here goes to a network; there is no session to reuse silently.
-        return Err(fail(SiteErrorCode::LoginRequired, "the person must log in"));
+    let prompts: Vec<&str> = p
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if prompts.contains(&"none") && prompts.len() > 1 {
+        return Err(fail(
+            SiteErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other prompt values",
+        ));
     }
+    let max_age = match p.max_age.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+            fail(
+                SiteErrorCode::InvalidRequest,
+                "max_age must be a whole number of seconds",
+            )
+        })?),
+    };
+    let prompt = Prompt {
+        none: prompts.contains(&"none"),
+        login: prompts.contains(&"login")
+            || prompts.contains(&"select_account")
+            || max_age == Some(0),
+        max_age,
+    };
     let provider = match p.provider.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(name) => Some(
@@ -215,8 +286,8 @@ pub fn validate(
                 })?,
         ),
     };
-    Ok((
-        AuthorizationRequest {
+    Ok(Validated {
+        request: AuthorizationRequest {
             client_id: client.client_id.clone(),
             redirect_uri,
             scopes,
@@ -226,5 +297,6 @@ pub fn validate(
         },
         client,
         provider,
-    ))
+        prompt,
+    })
 }

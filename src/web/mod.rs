@@ -63,6 +63,10 @@ pub struct Texts {
     demo_name: &'static str,
     demo_email: &'static str,
     demo_submit: &'static str,
+    logout_title: &'static str,
+    logout_question: &'static str,
+    logout_button: &'static str,
+    logged_out: &'static str,
 }
 
 static EN: Texts = Texts {
@@ -74,6 +78,10 @@ static EN: Texts = Texts {
     demo_name: "Name",
     demo_email: "Email (optional)",
     demo_submit: "Log in",
+    logout_title: "Log out",
+    logout_question: "Log out of every site you entered through this login?",
+    logout_button: "Log out",
+    logged_out: "You are logged out. Sites you entered through this login have been told to end your session.",
 };
 
 static RU: Texts = Texts {
@@ -85,6 +93,10 @@ static RU: Texts = Texts {
     demo_name: "Имя",
     demo_email: "Email (необязательно)",
     demo_submit: "Войти",
+    logout_title: "Выход",
+    logout_question: "Выйти со всех сайтов, на которые вы вошли через этот вход?",
+    logout_button: "Выйти",
+    logged_out: "Вы вышли. Сайты, на которые вы вошли через этот вход, получили уведомление о завершении сеанса.",
 };
 
 /// A provider button on the login page.
@@ -121,6 +133,15 @@ struct DemoPage<'a> {
     t: &'a Texts,
     action: &'a str,
     state: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    lang: &'a str,
+    t: &'a Texts,
+    confirm: bool,
+    fields: &'a [(&'a str, String)],
 }
 
 #[derive(Template)]
@@ -178,6 +199,28 @@ pub fn demo_page(lang: Lang, action: &str, state: &str) -> Response {
         t: lang.texts(),
         action,
         state,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+/// Asks before logging out (the request did not prove it came from a site the person
+/// uses); the form POSTs the same parameters back with `confirm=yes`.
+pub fn logout_confirm_page(lang: Lang, fields: &[(&str, String)]) -> Response {
+    let page = LogoutPage {
+        lang: lang.code(),
+        t: lang.texts(),
+        confirm: true,
+        fields,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+pub fn logged_out_page(lang: Lang) -> Response {
+    let page = LogoutPage {
+        lang: lang.code(),
+        t: lang.texts(),
+        confirm: false,
+        fields: &[],
     };
     html(StatusCode::OK, page.render())
 }

@@ -117,7 +117,9 @@ redirect_uris = ["{SPA_REDIRECT}"]
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).unwrap();
         let config = socialgate::Config::load(&path).unwrap();
-        let gateway = socialgate::Gateway::with_timeout(config, UPSTREAM_TIMEOUT).unwrap();
+        let gateway = socialgate::Gateway::with_timeout(config, UPSTREAM_TIMEOUT)
+            .await
+            .unwrap();
         tokio::spawn(async move {
             axum::serve(listener, socialgate::server::app(gateway))
                 .await

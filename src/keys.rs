@@ -1,0 +1,431 @@
+//! The signing keys every instance shares: kept in the store (Redis when several instances
+//! run; memory plus a file in `data_dir` for one), rotated on a schedule, and published in
+//! the JWKS until every token they signed has expired.
+//!
+//! Rotation is safe across instances without coordination at signing time: a new key is
+//! published `publish_ahead` before anyone signs with it, so every instance and every site
+//! that refetches the JWKS knows it first; all instances pick the signing key by the same
+//! clock rule ("newest key whose time has come").
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use serde::{Deserialize, Serialize};
+
+use crate::config::TokensConfig;
+use crate::store::{self, Store, StoreError, Ttl};
+use crate::token::SigningKey;
+
+const STORE_KEY: &str = "keys";
+const LOCK_KEY: &str = "keys:rotating";
+const LOCK_TTL: Ttl = Ttl::For(Duration::from_secs(30));
+/// One instance (memory store) keeps its keys here, so tokens survive a restart.
+const KEY_FILE: &str = "signing-keys.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("cannot generate an RSA key")]
+    Generate,
+    #[error("a stored signing key is unusable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No keys loaded yet (the store has not answered since start-up).
+    #[error("the signing keys are not loaded yet")]
+    NotLoaded,
+}
+
+/// What the store holds: every published key, oldest first.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+struct StoredKeys {
+    keys: Vec<StoredKey>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct StoredKey {
+    /// PKCS#8 PEM of the private key.
+    pem: String,
+    /// Unix time in milliseconds.
+    created_ms: u64,
+    /// Signing starts at this time (ms); before it the key is only published.
+    active_from_ms: u64,
+}
+
+/// How often the ring reloads, and so how early a new key is published.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyTimings {
+    pub rotate_every: Duration,
+    pub token_lifetime: Duration,
+    pub reload_every: Duration,
+}
+
+impl KeyTimings {
+    pub fn from_config(tokens: &TokensConfig) -> Self {
+        // Reload often enough that a rotation reaches every instance well before the new
+        // key signs anything; a minute is plenty for rotations measured in days.
+        let reload_every =
+            (tokens.key_rotation / 10).clamp(Duration::from_millis(100), Duration::from_secs(60));
+        KeyTimings {
+            rotate_every: tokens.key_rotation,
+            token_lifetime: tokens.lifetime,
+            reload_every,
+        }
+    }
+
+    fn publish_ahead_ms(&self) -> u64 {
+        ms(self.reload_every * 2)
+    }
+}
+
+pub struct KeyRing {
+    store: Arc<dyn Store>,
+    file: Option<PathBuf>,
+    timings: KeyTimings,
+    loaded: RwLock<Loaded>,
+}
+
+#[derive(Default)]
+struct Loaded {
+    stored: StoredKeys,
+    /// Parsed keys by PEM, oldest first, so a reload parses only new ones.
+    keys: Vec<(StoredKey, Arc<SigningKey>)>,
+}
+
+impl KeyRing {
+    /// A ring over `store`; `data_dir` keeps the keys of a single instance (memory store).
+    pub fn new(store: Arc<dyn Store>, data_dir: &Path, timings: KeyTimings) -> Self {
+        let file = (!store.is_shared()).then(|| data_dir.join(KEY_FILE));
+        KeyRing {
+            store,
+            file,
+            timings,
+            loaded: RwLock::default(),
+        }
+    }
+
+    pub fn reload_every(&self) -> Duration {
+        self.timings.reload_every
+    }
+
+    /// Whether keys are loaded (readiness).
+    pub fn is_loaded(&self) -> bool {
+        !self.read().keys.is_empty()
+    }
+
+    /// Loads the keys from the store, creating the first one or rotating when due.
+    pub async fn refresh(&self) -> Result<(), KeyError> {
+        let store = self.store.as_ref();
+        let mut stored: Option<StoredKeys> = store::get_json(store, STORE_KEY).await?;
+        if stored.is_none() {
+            let initial = match self.read_file()? {
+                Some(from_file) => from_file,
+                None => StoredKeys {
+                    keys: vec![new_key(0)?],
+                },
+            };
+            // Two instances starting together: one writes, both use what was written.
+            store::put_new_json(store, STORE_KEY, &initial, Ttl::Forever).await?;
+            stored = store::get_json(store, STORE_KEY).await?;
+        }
+        let mut stored = stored.ok_or(KeyError::NotLoaded)?;
+        if self.rotation_due(&stored) && store.put_new(LOCK_KEY, vec![], LOCK_TTL).await? {
+            let result = self.rotate().await;
+            store.delete(LOCK_KEY).await?;
+            if let Some(rotated) = result? {
+                stored = rotated;
+            }
+        }
+        self.write_file(&stored)?;
+        self.install(stored)
+    }
+
+    fn rotation_due(&self, stored: &StoredKeys) -> bool {
+        stored
+            .keys
+            .last()
+            .is_none_or(|k| k.created_ms + ms(self.timings.rotate_every) <= now_ms())
+    }
+
+    /// Under the lock: re-read, add a key published ahead of use, drop keys no valid token
+    /// can carry any more. Returns what it wrote.
+    async fn rotate(&self) -> Result<Option<StoredKeys>, KeyError> {
+        let store = self.store.as_ref();
+        let Some(mut stored) = store::get_json::<StoredKeys>(store, STORE_KEY).await? else {
+            return Ok(None);
+        };
+        if !self.rotation_due(&stored) {
+            return Ok(None);
+        }
+        stored.keys.push(new_key(self.timings.publish_ahead_ms())?);
+        let t = now_ms();
+        // A key retires once its successor has signed for longer than a token lives, plus
+        // the time a lagging instance may still sign with it.
+        let grace = ms(self.timings.token_lifetime + self.timings.reload_every);
+        let successors: Vec<u64> = stored
+            .keys
+            .iter()
+            .skip(1)
+            .map(|k| k.active_from_ms)
+            .collect();
+        let mut index = 0;
+        stored.keys.retain(|_| {
+            let keep = successors
+                .get(index)
+                .is_none_or(|next_active| next_active + grace > t);
+            index += 1;
+            keep
+        });
+        store::put_json(store, STORE_KEY, &stored, Ttl::Forever).await?;
+        tracing::info!(keys = stored.keys.len(), "rotated the signing key");
+        Ok(Some(stored))
+    }
+
+    fn install(&self, stored: StoredKeys) -> Result<(), KeyError> {
+        if self.read().stored == stored {
+            return Ok(());
+        }
+        let known: HashMap<String, Arc<SigningKey>> = self
+            .read()
+            .keys
+            .iter()
+            .map(|(s, k)| (s.pem.clone(), k.clone()))
+            .collect();
+        let mut keys = Vec::new();
+        for s in &stored.keys {
+            let key = match known.get(&s.pem) {
+                Some(k) => k.clone(),
+                None => Arc::new(SigningKey::from_pem(&s.pem).map_err(KeyError::Corrupt)?),
+            };
+            keys.push((s.clone(), key));
+        }
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Loaded { stored, keys };
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Loaded> {
+        self.loaded.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The key to sign with now: the newest whose time has come.
+    pub fn signing_key(&self) -> Result<Arc<SigningKey>, KeyError> {
+        let t = now_ms();
+        let loaded = self.read();
+        loaded
+            .keys
+            .iter()
+            .rev()
+            .find(|(s, _)| s.active_from_ms <= t)
+            .or(loaded.keys.first())
+            .map(|(_, k)| k.clone())
+            .ok_or(KeyError::NotLoaded)
+    }
+
+    /// The key with this `kid`, for verifying tokens the gateway issued.
+    pub fn by_kid(&self, kid: &str) -> Option<Arc<SigningKey>> {
+        self.read()
+            .keys
+            .iter()
+            .find(|(_, k)| k.kid() == kid)
+            .map(|(_, k)| k.clone())
+    }
+
+    /// The JWKS document: every key that is or will be signing, or signed a live token.
+    pub fn jwks(&self) -> Result<serde_json::Value, KeyError> {
+        let loaded = self.read();
+        if loaded.keys.is_empty() {
+            return Err(KeyError::NotLoaded);
+        }
+        let keys: Vec<_> = loaded.keys.iter().map(|(_, k)| k.jwk()).collect();
+        Ok(serde_json::json!({ "keys": keys }))
+    }
+
+    /// Reloads on a schedule: picks up keys other instances rotated, rotates when due, and
+    /// retries after the store comes back.
+    pub fn spawn_refresh(self: &Arc<Self>) {
+        let ring = Arc::downgrade(self);
+        let every = self.timings.reload_every;
+        tokio::spawn(async move {
+            let mut failing = false;
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(ring) = ring.upgrade() else { return };
+                match ring.refresh().await {
+                    Ok(()) if failing => {
+                        tracing::info!("signing keys reloaded; the store is back");
+                        failing = false;
+                    }
+                    Ok(()) => {}
+                    Err(e) if !failing => {
+                        tracing::error!(error = %e, "cannot reload the signing keys");
+                        failing = true;
+                    }
+                    Err(_) => {}
+                }
+            }
+        });
+    }
+
+    fn read_file(&self) -> Result<Option<StoredKeys>, KeyError> {
+        let Some(path) = &self.file else {
+            return Ok(None);
+        };
+        let err = |message: String| KeyError::File {
+            path: path.clone(),
+            message,
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| err(format!("not a signing key file: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(err(format!("cannot read the signing keys: {e}"))),
+        }
+    }
+
+    /// Writes the keys (owner-only) when they differ from the file's.
+    fn write_file(&self, stored: &StoredKeys) -> Result<(), KeyError> {
+        let Some(path) = &self.file else {
+            return Ok(());
+        };
+        if self.read_file()?.as_ref() == Some(stored) {
+            return Ok(());
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let err = |what: &str, e: std::io::Error| KeyError::File {
+            path: path.clone(),
+            message: format!("cannot {what}: {e}"),
+        };
+        create_private_dir(dir).map_err(|e| err("create the data directory", e))?;
+        let bytes =
+            serde_json::to_vec_pretty(stored).map_err(|e| KeyError::Corrupt(e.to_string()))?;
+        let tmp = path.with_extension("json.tmp");
+        let _ = std::fs::remove_file(&tmp);
+        write_private(&tmp, &bytes).map_err(|e| err("write the signing keys", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| err("write the signing keys", e))?;
+        Ok(())
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, ms)
+}
+
+/// A new key that starts signing `publish_ahead_ms` from now.
+fn new_key(publish_ahead_ms: u64) -> Result<StoredKey, KeyError> {
+    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
+    let der = pair.as_der().map_err(|_| KeyError::Generate)?;
+    // Stamped after generation, which can take a while on a busy machine.
+    let created_ms = now_ms();
+    Ok(StoredKey {
+        pem: pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec())),
+        created_ms,
+        active_from_ms: created_ms + publish_ahead_ms,
+    })
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn timings(rotate_secs: u64) -> KeyTimings {
+        KeyTimings {
+            rotate_every: Duration::from_secs(rotate_secs),
+            token_lifetime: Duration::from_secs(1),
+            reload_every: Duration::from_millis(500),
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_persist_owner_only_for_one_instance_and_reload_with_same_kid() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let first = KeyRing::new(Arc::new(MemoryStore::new()), &data, timings(3600));
+        first.refresh().await.unwrap();
+        // A restart: a fresh memory store, the same data_dir.
+        let second = KeyRing::new(Arc::new(MemoryStore::new()), &data, timings(3600));
+        second.refresh().await.unwrap();
+        assert_eq!(
+            first.signing_key().unwrap().kid(),
+            second.signing_key().unwrap().kid()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&data.join(KEY_FILE)), 0o600);
+            assert_eq!(mode(&data), 0o700);
+        }
+    }
+
+    #[tokio::test]
+    async fn rotation_publishes_ahead_then_signs_with_the_new_key_and_retires_the_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::new(Arc::new(MemoryStore::new()), dir.path(), timings(2));
+        ring.refresh().await.unwrap();
+        let first = ring.signing_key().unwrap().kid().to_string();
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        ring.refresh().await.unwrap();
+        // Published, not yet signing.
+        let kids = |ring: &KeyRing| -> Vec<String> {
+            ring.jwks().unwrap()["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(kids(&ring).len(), 2);
+        assert_eq!(ring.signing_key().unwrap().kid(), first);
+        let second = kids(&ring)[1].clone();
+        // publish_ahead is 1 s here.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(ring.signing_key().unwrap().kid(), second);
+        assert!(ring.by_kid(&first).is_some(), "old key still verifies");
+        // At the next rotation the second key has signed for longer than the token
+        // lifetime (1 s) plus a reload (0.5 s): the first key is dropped.
+        tokio::time::sleep(Duration::from_millis(2000)).await;
+        ring.refresh().await.unwrap();
+        let now_published = kids(&ring);
+        assert_eq!(now_published.len(), 2, "{now_published:?}");
+        assert_eq!(now_published[0], second);
+        assert!(ring.by_kid(&first).is_none());
+    }
+}

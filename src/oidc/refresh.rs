@@ -1,0 +1,161 @@
+//! Refresh tokens: opaque, stored as hashes, rotated on every use. Each login starts a
+//! family; presenting a token that was already rotated (a stolen copy, or the thief's use
+//! of the original) revokes the whole family (RFC 9700 §4.14.2).
+
+use serde::{Deserialize, Serialize};
+
+use super::exchange::{Grant, TokenParams, TokenResponse, mint};
+use crate::config::{ClientConfig, ClientId};
+use crate::error::{Error, TokenErrorCode};
+use crate::gateway::Gateway;
+use crate::provider::Identity;
+use crate::session::Sid;
+use crate::store::{self, Ttl};
+use crate::token::{hash_secret, random_token};
+
+#[derive(Serialize, Deserialize)]
+struct RefreshGrant {
+    family: String,
+    client_id: ClientId,
+    identity: Identity,
+    scopes: Vec<String>,
+    auth_time: u64,
+    /// Tied to this SSO session (ends with it); `None` for offline_access.
+    sid: Option<Sid>,
+}
+
+fn token_key(token: &str) -> String {
+    format!("refresh:{}", hash_secret(token))
+}
+
+/// A rotated token, remembered so a replay is recognized: its value is the family.
+fn used_key(token: &str) -> String {
+    format!("refresh-used:{}", hash_secret(token))
+}
+
+/// Present while the family is valid; deleting it revokes every token of the family.
+fn family_key(family: &str) -> String {
+    format!("refresh-family:{family}")
+}
+
+fn ttl(gw: &Gateway) -> Ttl {
+    Ttl::For(gw.config.tokens.refresh_lifetime)
+}
+
+/// Starts a family for a fresh login; returns its first token.
+pub async fn issue(
+    gw: &Gateway,
+    client_id: &ClientId,
+    identity: &Identity,
+    scopes: &[String],
+    auth_time: u64,
+    sid: Option<Sid>,
+) -> Result<String, Error> {
+    let grant = RefreshGrant {
+        family: random_token(),
+        client_id: client_id.clone(),
+        identity: identity.clone(),
+        scopes: scopes.to_vec(),
+        auth_time,
+        sid,
+    };
+    store(gw, &grant).await
+}
+
+async fn store(gw: &Gateway, grant: &RefreshGrant) -> Result<String, Error> {
+    let token = random_token();
+    let s = gw.store.as_ref();
+    store::put_json(s, &family_key(&grant.family), &grant.client_id, ttl(gw)).await?;
+    store::put_json(s, &token_key(&token), grant, ttl(gw)).await?;
+    Ok(token)
+}
+
+/// The refresh_token grant: a new access token, id_token and refresh token.
+pub async fn redeem(
+    gw: &Gateway,
+    client: &ClientConfig,
+    params: &TokenParams,
+) -> Result<TokenResponse, Error> {
+    let invalid = |why: &str| Error::token(TokenErrorCode::InvalidGrant, why);
+    let presented = params
+        .refresh_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::token(TokenErrorCode::InvalidRequest, "refresh_token is missing"))?;
+    let s = gw.store.as_ref();
+    // Taken: of two concurrent uses, one rotates and the other is a replay.
+    let Some(grant) = store::take_json::<RefreshGrant>(s, &token_key(presented)).await? else {
+        if let Some(family) = store::get_json::<String>(s, &used_key(presented)).await? {
+            s.delete(&family_key(&family)).await?;
+            tracing::warn!(
+                client = %client.client_id,
+                "a rotated refresh token was presented again; its family is revoked"
+            );
+        }
+        return Err(invalid("the refresh token is invalid, expired or revoked"));
+    };
+    if grant.client_id != client.client_id {
+        // Someone else's token: it is burnt either way, so revoke its family.
+        s.delete(&family_key(&grant.family)).await?;
+        return Err(invalid("the refresh token was issued to another client"));
+    }
+    if s.get(&family_key(&grant.family)).await?.is_none() {
+        return Err(invalid("the refresh token is invalid, expired or revoked"));
+    }
+    store::put_json(s, &used_key(presented), &grant.family, ttl(gw)).await?;
+    if let Some(sid) = &grant.sid {
+        let sessions = gw.sessions();
+        let Some(session) = sessions.get(sid).await? else {
+            s.delete(&family_key(&grant.family)).await?;
+            return Err(invalid("the login session has ended"));
+        };
+        // Refreshing is activity: it keeps the SSO session from idling out.
+        sessions.save(&session).await?;
+    }
+    // A narrower scope may be asked for (RFC 6749 §6), never a wider one.
+    let scopes: Vec<String> = match params.scope.as_deref().filter(|s| !s.trim().is_empty()) {
+        None => grant.scopes.clone(),
+        Some(asked) => {
+            let asked: Vec<String> = asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect();
+            if let Some(extra) = asked.iter().find(|a| !grant.scopes.contains(a)) {
+                return Err(Error::token(
+                    TokenErrorCode::InvalidScope,
+                    format!("scope {extra} was not granted"),
+                ));
+            }
+            asked
+        }
+    };
+    let mut response = mint(
+        gw,
+        &Grant {
+            client_id: &grant.client_id,
+            identity: &grant.identity,
+            scopes: &scopes,
+            auth_time: grant.auth_time,
+            sid: grant.sid.as_ref(),
+            nonce: None,
+        },
+    )?;
+    response.refresh_token = Some(store(gw, &grant).await?);
+    Ok(response)
+}
+
+/// RFC 7009 for a refresh token: revokes its family if it belongs to `client`. Returns
+/// whether the token was a refresh token at all.
+pub async fn revoke(gw: &Gateway, client: &ClientConfig, token: &str) -> Result<bool, Error> {
+    let s = gw.store.as_ref();
+    let Some(grant) = store::get_json::<RefreshGrant>(s, &token_key(token)).await? else {
+        return Ok(false);
+    };
+    if grant.client_id == client.client_id {
+        s.delete(&family_key(&grant.family)).await?;
+        s.delete(&token_key(token)).await?;
+        tracing::info!(client = %client.client_id, "refresh token revoked");
+    }
+    Ok(true)
+}

@@ -1,0 +1,118 @@
+//! The SSO session: a person logged in at the gateway through one network, shared by every
+//! site that person then logs in to. Stored under `sso:{sid}`, so any instance can reuse it
+//! and logout can find the sites to notify; the browser holds only a session cookie that
+//! points to it.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use crate::config::{ClientId, SessionConfig};
+use crate::provider::Identity;
+use crate::store::{self, Store, StoreError, Ttl};
+use crate::token::{now, random_token};
+
+/// Session id: public (it is the `sid` claim in tokens), unlike the browser's cookie.
+pub type Sid = String;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SsoSession {
+    pub sid: Sid,
+    pub identity: Identity,
+    /// When the person last logged in at the network (`auth_time`).
+    pub auth_time: u64,
+    /// When the session began; it ends `max_lifetime` later.
+    pub created: u64,
+    /// Sites that received tokens through this session: back-channel logout targets.
+    pub clients: Vec<ClientId>,
+}
+
+impl SsoSession {
+    /// The same network account, so a fresh login extends the session instead of
+    /// replacing it.
+    pub fn is_same_person(&self, identity: &Identity) -> bool {
+        self.identity.provider == identity.provider
+            && self.identity.provider_user_id == identity.provider_user_id
+    }
+}
+
+fn key(sid: &str) -> String {
+    format!("sso:{sid}")
+}
+
+/// Marks a session that was logged out: its access tokens stop working at `/userinfo`.
+fn ended_key(sid: &str) -> String {
+    format!("sso-ended:{sid}")
+}
+
+pub struct Sessions<'a> {
+    pub store: &'a dyn Store,
+    pub config: SessionConfig,
+}
+
+impl Sessions<'_> {
+    /// The live session `sid`, if it has not idled out or reached its maximum lifetime.
+    pub async fn get(&self, sid: &str) -> Result<Option<SsoSession>, StoreError> {
+        let session: Option<SsoSession> = store::get_json(self.store, &key(sid)).await?;
+        Ok(session.filter(|s| s.created + self.config.max_lifetime.as_secs() > now()))
+    }
+
+    /// Starts a session for a person who just logged in at the network.
+    pub async fn create(
+        &self,
+        identity: Identity,
+        client: &ClientId,
+    ) -> Result<SsoSession, StoreError> {
+        let t = now();
+        let session = SsoSession {
+            sid: random_token(),
+            identity,
+            auth_time: t,
+            created: t,
+            clients: vec![client.clone()],
+        };
+        self.save(&session).await?;
+        Ok(session)
+    }
+
+    /// Writes the session back, which also restarts its idle timer.
+    pub async fn save(&self, session: &SsoSession) -> Result<(), StoreError> {
+        let end = session.created + self.config.max_lifetime.as_secs();
+        let left = Duration::from_secs(end.saturating_sub(now()));
+        let ttl = self.config.idle_timeout.min(left);
+        store::put_json(self.store, &key(&session.sid), session, Ttl::For(ttl)).await
+    }
+
+    /// Records that `client` got tokens through the session and keeps it alive.
+    pub async fn touch(
+        &self,
+        session: &mut SsoSession,
+        client: &ClientId,
+    ) -> Result<(), StoreError> {
+        if !session.clients.contains(client) {
+            session.clients.push(client.clone());
+        }
+        self.save(session).await
+    }
+
+    /// Ends the session; returns it (for logout notifications) if it was live.
+    /// `token_lifetime`: how long tokens issued through it may still be presented.
+    pub async fn end(
+        &self,
+        sid: &str,
+        token_lifetime: Duration,
+    ) -> Result<Option<SsoSession>, StoreError> {
+        self.store
+            .put(&ended_key(sid), vec![], Ttl::For(token_lifetime))
+            .await?;
+        store::take_json(self.store, &key(sid)).await
+    }
+
+    pub async fn is_ended(&self, sid: &str) -> Result<bool, StoreError> {
+        Ok(self.store.get(&ended_key(sid)).await?.is_some())
+    }
+
+    /// Whether a session exists (refresh tokens tied to it live only as long as it does).
+    pub async fn is_live(&self, sid: &str) -> Result<bool, StoreError> {
+        Ok(self.get(sid).await?.is_some())
+    }
+}
