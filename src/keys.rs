@@ -123,8 +123,11 @@ impl KeyRing {
         let store = self.store.as_ref();
         let mut stored: Option<StoredKeys> = store::get_json(store, STORE_KEY).await?;
         if stored.is_none() {
-            let initial = match self.read_file()? {
-                Some(from_file) => from_file,
+            // Keys this instance already uses come first: a Redis restarted empty gets them
+            // back, so tokens issued before stay verifiable.
+            let in_use = Some(self.read().stored.clone()).filter(|s| !s.keys.is_empty());
+            let initial = match in_use.or(self.read_file()?) {
+                Some(known) => known,
                 None => StoredKeys {
                     keys: vec![new_key(0)?],
                 },

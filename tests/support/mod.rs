@@ -2,8 +2,11 @@
 //! fake OK and VK servers, and a "browser" that follows redirects one hop at a time.
 #![allow(dead_code)]
 
+pub mod balancer;
 pub mod fake_ok;
 pub mod fake_vk;
+pub mod redis;
+pub mod site;
 
 use std::time::Duration;
 
@@ -27,7 +30,12 @@ pub const SPA_REDIRECT: &str = "http://127.0.0.1:9/callback";
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct TestGateway {
+    /// The public address: the only instance, or the balancer in front of several.
     pub issuer: String,
+    /// Each instance's own address (for calls that must reach one instance).
+    pub instances: Vec<String>,
+    /// With several instances: which one takes the next connection through `issuer`.
+    pub balancer: Option<balancer::Balancer>,
     /// The person's browser, with its own cookie jar.
     pub browser: reqwest::Client,
     pub ok: FakeOk,
@@ -39,6 +47,15 @@ pub struct Options {
     pub ok_has_get_email: bool,
     /// The OK secret key the gateway is configured with (the fake knows the right one).
     pub ok_secret_key: &'static str,
+    /// `[store] url`; memory when `None`.
+    pub store_url: Option<String>,
+    /// Gateway instances behind one issuer (a balancer when more than one).
+    pub instances: usize,
+    /// Extra top-level tables (`[session]`, `[tokens]`).
+    pub extra_toml: String,
+    /// Extra keys in the `shop` and `forum` client tables.
+    pub shop_extra: String,
+    pub forum_extra: String,
 }
 
 impl Default for Options {
@@ -46,6 +63,11 @@ impl Default for Options {
         Options {
             ok_has_get_email: true,
             ok_secret_key: "0F1E2D3C4B5A69788796A5B4",
+            store_url: None,
+            instances: 1,
+            extra_toml: String::new(),
+            shop_extra: String::new(),
+            forum_extra: String::new(),
         }
     }
 }
@@ -57,8 +79,8 @@ impl TestGateway {
 
     pub async fn start_with(options: Options) -> TestGateway {
         install_crypto();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", public.local_addr().unwrap());
         let mut ok_config = FakeOkConfig::new(&format!("{issuer}/callback/ok"));
         ok_config.app_has_get_email = options.ok_has_get_email;
         let ok = FakeOk::start(ok_config).await;
@@ -70,6 +92,11 @@ impl TestGateway {
 listen = "127.0.0.1:1"
 issuer = "{issuer}"
 data_dir = "data"
+
+[store]
+url = "{store_url}"
+
+{extra_toml}
 
 [providers.ok]
 kind = "ok"
@@ -97,16 +124,22 @@ name = "Shop"
 client_secret = "{SHOP_SECRET}"
 redirect_uris = ["{SHOP_REDIRECT}", "{WP_REDIRECT}"]
 providers = ["ok", "vk"]
+{shop_extra}
 
 [clients.{FORUM}]
 client_secret = "{FORUM_SECRET}"
 redirect_uris = ["{FORUM_REDIRECT}"]
 providers = ["ok"]
+{forum_extra}
 
 [clients.{SPA}]
 redirect_uris = ["{SPA_REDIRECT}"]
 "#,
             ok_secret_key = options.ok_secret_key,
+            store_url = options.store_url.as_deref().unwrap_or("memory://"),
+            extra_toml = options.extra_toml,
+            shop_extra = options.shop_extra,
+            forum_extra = options.forum_extra,
             ok_authorize = ok.authorize_url(),
             ok_token = ok.token_url(),
             ok_api = ok.api_url(),
@@ -116,7 +149,36 @@ redirect_uris = ["{SPA_REDIRECT}"]
         );
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).unwrap();
-        let config = socialgate::Config::load(&path).unwrap();
+        let mut instances = Vec::new();
+        let mut balancer = None;
+        if options.instances <= 1 {
+            Self::spawn_instance(&path, public).await;
+            instances.push(issuer.clone());
+        } else {
+            let mut backends = Vec::new();
+            for _ in 0..options.instances {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                Self::spawn_instance(&path, listener).await;
+                instances.push(format!("http://{addr}"));
+                backends.push(addr);
+            }
+            balancer = Some(balancer::Balancer::start(public, backends));
+        }
+        TestGateway {
+            issuer,
+            instances,
+            balancer,
+            browser: browser(),
+            ok,
+            vk,
+            dir,
+        }
+    }
+
+    /// One gateway instance from the config file, serving on `listener`.
+    async fn spawn_instance(path: &std::path::Path, listener: tokio::net::TcpListener) {
+        let config = socialgate::Config::load(path).unwrap();
         let gateway = socialgate::Gateway::with_timeout(config, UPSTREAM_TIMEOUT)
             .await
             .unwrap();
@@ -125,13 +187,14 @@ redirect_uris = ["{SPA_REDIRECT}"]
                 .await
                 .unwrap();
         });
-        TestGateway {
-            issuer,
-            browser: browser(),
-            ok,
-            vk,
-            dir,
-        }
+    }
+
+    /// Sends the next requests through the balancer to instance `i`.
+    pub fn route_to(&self, i: usize) {
+        self.balancer
+            .as_ref()
+            .expect("route_to needs several instances")
+            .route_to(i);
     }
 
     /// Follows redirects in this test's browser.
@@ -186,6 +249,8 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
+        // A new connection per request, so a balancer can route each one.
+        .pool_max_idle_per_host(0)
         .build()
         .unwrap()
 }
