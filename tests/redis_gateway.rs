@@ -1,0 +1,337 @@
+//! Several gateway instances on one real Redis, behind one issuer: any request may reach any
+//! instance; Redis going away gives 503s and readiness failures, and service comes back by
+//! itself.
+
+mod support;
+
+use std::time::Duration;
+
+use support::redis::RedisServer;
+use support::site::FakeSite;
+use support::*;
+use url::Url;
+
+async fn two_instances(redis: &RedisServer, options: Options) -> TestGateway {
+    TestGateway::start_with(Options {
+        store_url: Some(redis.url()),
+        instances: 2,
+        ..options
+    })
+    .await
+}
+
+/// One hop: GET `url` in the gateway's browser; returns the Location it redirects to.
+async fn hop(gw: &TestGateway, url: &str) -> String {
+    let response = gw.browser.get(url).send().await.unwrap();
+    assert!(
+        response.status().is_redirection(),
+        "{url}: {}",
+        response.status()
+    );
+    let location = response.headers()["location"].to_str().unwrap();
+    Url::parse(url).unwrap().join(location).unwrap().to_string()
+}
+
+fn authorize(gw: &TestGateway, client: &str, redirect_uri: &str, provider: Option<&str>) -> String {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client),
+        ("redirect_uri", redirect_uri),
+        ("scope", "openid profile"),
+        ("state", "st-7"),
+    ];
+    if let Some(p) = provider {
+        params.push(("provider", p));
+    }
+    gw.authorize_url(&params)
+}
+
+async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let response = browser().get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+async fn status_of(url: &str) -> u16 {
+    browser().get(url).send().await.unwrap().status().as_u16()
+}
+
+/// Polls `/readyz` of `instance` until it answers `want` (up to 15 s).
+async fn wait_ready(instance: &str, want: u16) {
+    let url = format!("{instance}/readyz");
+    for _ in 0..150 {
+        if status_of(&url).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} never answered {want}");
+}
+
+fn kids(jwks: &serde_json::Value) -> Vec<String> {
+    let mut kids: Vec<String> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect();
+    kids.sort();
+    kids
+}
+
+#[tokio::test]
+async fn two_instances_serve_one_person_interchangeably() {
+    let redis = RedisServer::start().await;
+    let shop_site = FakeSite::start().await;
+    let forum_site = FakeSite::start().await;
+    let gw = two_instances(
+        &redis,
+        Options {
+            shop_extra: format!("backchannel_logout_uri = \"{}\"", shop_site.url),
+            forum_extra: format!("backchannel_logout_uri = \"{}\"", forum_site.url),
+            ..Options::default()
+        },
+    )
+    .await;
+    wait_ready(&gw.instances[0], 200).await;
+    wait_ready(&gw.instances[1], 200).await;
+    // Both instances publish the same keys: they share them through Redis.
+    let (_, jwks_a) = get_json(&format!("{}/jwks", gw.instances[0])).await;
+    let (_, jwks_b) = get_json(&format!("{}/jwks", gw.instances[1])).await;
+    assert_eq!(kids(&jwks_a), kids(&jwks_b));
+
+    // Authorize on A, the network's callback on B, the token on A.
+    gw.route_to(0);
+    let at_ok = hop(&gw, &authorize(&gw, SHOP, SHOP_REDIRECT, Some("ok"))).await;
+    let callback = hop(&gw, &at_ok).await;
+    assert!(callback.starts_with(&format!("{}/callback/ok?", gw.issuer)));
+    gw.route_to(1);
+    let site = Url::parse(&hop(&gw, &callback).await).unwrap();
+    assert_eq!(param(&site, "state").as_deref(), Some("st-7"));
+    let code = param(&site, "code").unwrap();
+    gw.route_to(0);
+    let (status, shop_tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200, "{shop_tokens}");
+    let shop_id = jwt_claims(shop_tokens["id_token"].as_str().unwrap());
+    let kid = jwt_header(shop_tokens["id_token"].as_str().unwrap())["kid"].clone();
+    assert!(kids(&jwks_b).contains(&kid.as_str().unwrap().to_string()));
+
+    // The SSO session made through A and B is seen by B: the forum's login needs no network.
+    gw.route_to(1);
+    let forum = gw
+        .follow(&authorize(&gw, FORUM, FORUM_REDIRECT, None))
+        .await
+        .site();
+    assert_eq!(gw.ok.calls("token"), 1);
+    let code = param(&forum, "code").unwrap();
+    gw.route_to(0);
+    let (status, forum_tokens) = redeem(&gw, &code, FORUM_REDIRECT, FORUM, FORUM_SECRET).await;
+    assert_eq!(status, 200, "{forum_tokens}");
+    let forum_id = jwt_claims(forum_tokens["id_token"].as_str().unwrap());
+    assert_eq!(forum_id["sub"], shop_id["sub"]);
+    assert_eq!(forum_id["sid"], shop_id["sid"]);
+
+    // The access token from A works at B.
+    let userinfo = browser()
+        .get(format!("{}/userinfo", gw.instances[1]))
+        .bearer_auth(forum_tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 200);
+
+    // Logout on B ends the session for A too, and both sites are told.
+    gw.route_to(1);
+    let logout = format!(
+        "{}/logout?id_token_hint={}",
+        gw.issuer,
+        shop_tokens["id_token"].as_str().unwrap()
+    );
+    let (status, _) = gw.follow(&logout).await.page();
+    assert_eq!(status, 200);
+    for (site, client) in [(&shop_site, SHOP), (&forum_site, FORUM)] {
+        let tokens = site.wait_for_tokens(1).await;
+        assert_eq!(tokens.len(), 1);
+        let claims = jwt_claims(&tokens[0]);
+        assert_eq!(claims["aud"], client);
+        assert_eq!(claims["sid"], shop_id["sid"]);
+    }
+    gw.route_to(0);
+    let (status, body) = gw
+        .follow(&authorize(&gw, FORUM, FORUM_REDIRECT, None))
+        .await
+        .page();
+    assert_eq!(status, 200);
+    assert!(body.contains("provider=ok"), "the login page: {body}");
+    let userinfo = browser()
+        .get(format!("{}/userinfo", gw.instances[0]))
+        .bearer_auth(forum_tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 401);
+
+    // Nothing the gateway keeps in Redis is readable as a code or token: keys are namespaced
+    // and hashed.
+    let keys = redis.keys().await;
+    assert!(!keys.is_empty());
+    assert!(
+        keys.iter().all(|k| k.starts_with("socialgate:")),
+        "{keys:?}"
+    );
+    assert!(!keys.iter().any(|k| k.contains(&code)), "{keys:?}");
+}
+
+#[tokio::test]
+async fn a_code_redeemed_at_two_instances_at_once_is_accepted_once() {
+    let redis = RedisServer::start().await;
+    let gw = two_instances(&redis, Options::default()).await;
+    gw.route_to(0);
+    for round in 0..5 {
+        // Later rounds come from the SSO session: a fresh code each time.
+        let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("client_id", SHOP),
+            ("client_secret", SHOP_SECRET),
+        ];
+        let a = browser()
+            .post(format!("{}/token", gw.instances[0]))
+            .form(&form)
+            .send();
+        let b = browser()
+            .post(format!("{}/token", gw.instances[1]))
+            .form(&form)
+            .send();
+        let (a, b) = tokio::join!(a, b);
+        let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 400], "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn redis_down_gives_503_and_service_resumes_by_itself() {
+    let mut redis = RedisServer::start().await;
+    let gw = TestGateway::start_with(Options {
+        store_url: Some(redis.url()),
+        ..Options::default()
+    })
+    .await;
+    wait_ready(&gw.issuer, 200).await;
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (status, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200);
+    let (_, jwks_before) = get_json(&format!("{}/jwks", gw.issuer)).await;
+
+    redis.stop();
+    wait_ready(&gw.issuer, 503).await;
+    // A login: a page saying so, not a panic or a hang.
+    let fresh = browser();
+    let response = fresh
+        .get(authorize(&gw, SHOP, SHOP_REDIRECT, Some("ok")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Service unavailable"), "{body}");
+    // The token endpoint: JSON, as RFC 6749 clients expect.
+    let (status, body) = redeem(&gw, "any-code", SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // Userinfo needs the store (logout check): 503 JSON.
+    let userinfo = browser()
+        .get(format!("{}/userinfo", gw.issuer))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 503);
+    let body: serde_json::Value = userinfo.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // Keys are in memory: sites can still verify tokens.
+    let (status, jwks_during) = get_json(&format!("{}/jwks", gw.issuer)).await;
+    assert_eq!(status, 200);
+    assert_eq!(kids(&jwks_during), kids(&jwks_before));
+
+    // Redis comes back empty (no persistence): the gateway reconnects by itself, puts its
+    // keys back, and logins work again.
+    redis.restart().await;
+    wait_ready(&gw.issuer, 200).await;
+    let (_, jwks_after) = get_json(&format!("{}/jwks", gw.issuer)).await;
+    assert_eq!(kids(&jwks_after), kids(&jwks_before));
+    let mut gw = gw;
+    gw.browser = browser();
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (status, body) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn an_instance_started_while_redis_is_down_becomes_ready_when_it_is_up() {
+    let mut redis = RedisServer::start().await;
+    redis.stop();
+    let gw = TestGateway::start_with(Options {
+        store_url: Some(redis.url()),
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(status_of(&format!("{}/readyz", gw.issuer)).await, 503);
+    let (status, body) = get_json(&format!("{}/jwks", gw.issuer)).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    redis.restart().await;
+    wait_ready(&gw.issuer, 200).await;
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (status, body) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn instances_rotate_keys_together() {
+    let redis = RedisServer::start().await;
+    let gw = two_instances(
+        &redis,
+        Options {
+            extra_toml: "[tokens]\nlifetime = \"1s\"\nkey_rotation = \"2s\"".into(),
+            ..Options::default()
+        },
+    )
+    .await;
+    wait_ready(&gw.instances[0], 200).await;
+    let (_, first) = get_json(&format!("{}/jwks", gw.instances[0])).await;
+    assert_eq!(kids(&first).len(), 1);
+    // Within a few rotation periods, a second key appears, and both instances publish the
+    // same set at some moment while doing so.
+    let mut agreed = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (_, a) = get_json(&format!("{}/jwks", gw.instances[0])).await;
+        let (_, b) = get_json(&format!("{}/jwks", gw.instances[1])).await;
+        if kids(&a).len() >= 2 && kids(&a) == kids(&b) {
+            agreed = Some(kids(&a));
+            break;
+        }
+    }
+    let agreed = agreed.expect("both instances publish the rotated key set");
+    assert!(
+        agreed.iter().any(|k| !kids(&first).contains(k)),
+        "a new key was added: {agreed:?}"
+    );
+    // Tokens signed by either instance carry a published kid.
+    for i in 0..2 {
+        gw.route_to(i);
+        let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+        let (status, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+        assert_eq!(status, 200);
+        let kid = jwt_header(tokens["id_token"].as_str().unwrap())["kid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, published) = get_json(&format!("{}/jwks", gw.instances[1 - i])).await;
+        assert!(kids(&published).contains(&kid), "{kid} in {published}");
+    }
+}
