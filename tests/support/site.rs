@@ -36,7 +36,10 @@ pub struct FakeSite {
 impl FakeSite {
     pub async fn start() -> FakeSite {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/backchannel-logout", listener.local_addr().unwrap());
+        let url = format!(
+            "http://{}/backchannel-logout",
+            listener.local_addr().unwrap()
+        );
         let shared = Arc::new(Mutex::new(Shared::default()));
         let (hold, held) = watch::channel(false);
         let app = Router::new()
