@@ -59,15 +59,37 @@ pub async fn issue(
         auth_time,
         sid,
     };
-    store(gw, &grant).await
-}
-
-async fn store(gw: &Gateway, grant: &RefreshGrant) -> Result<String, Error> {
-    let token = random_token();
     let s = gw.store.as_ref();
     store::put_json(s, &family_key(&grant.family), &grant.client_id, ttl(gw)).await?;
-    store::put_json(s, &token_key(&token), grant, ttl(gw)).await?;
+    new_token(gw, &grant).await
+}
+
+async fn new_token(gw: &Gateway, grant: &RefreshGrant) -> Result<String, Error> {
+    let token = random_token();
+    store::put_json(gw.store.as_ref(), &token_key(&token), grant, ttl(gw)).await?;
     Ok(token)
+}
+
+fn invalid(why: &str) -> Error {
+    Error::token(TokenErrorCode::InvalidGrant, why)
+}
+
+/// A token that is not current: if it was rotated already, this is a replay (a copy in
+/// the wrong hands, or the thief's use of the original): the whole family is revoked.
+async fn not_current(gw: &Gateway, client: &ClientConfig, presented: &str) -> Result<Error, Error> {
+    let s = gw.store.as_ref();
+    if let Some(family) = store::get_json::<String>(s, &used_key(presented)).await? {
+        revoke_family(gw, &family).await?;
+        tracing::warn!(
+            client = %client.client_id,
+            "a rotated refresh token was presented again; its family is revoked"
+        );
+    }
+    Ok(invalid("the refresh token is invalid, expired or revoked"))
+}
+
+async fn revoke_family(gw: &Gateway, family: &str) -> Result<(), Error> {
+    Ok(gw.store.delete(&family_key(family)).await?)
 }
 
 /// The refresh_token grant: a new access token, id_token and refresh token.
@@ -76,41 +98,21 @@ pub async fn redeem(
     client: &ClientConfig,
     params: &TokenParams,
 ) -> Result<TokenResponse, Error> {
-    let invalid = |why: &str| Error::token(TokenErrorCode::InvalidGrant, why);
     let presented = params
         .refresh_token
         .as_deref()
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Error::token(TokenErrorCode::InvalidRequest, "refresh_token is missing"))?;
     let s = gw.store.as_ref();
-    // Taken: of two concurrent uses, one rotates and the other is a replay.
-    let Some(grant) = store::take_json::<RefreshGrant>(s, &token_key(presented)).await? else {
-        if let Some(family) = store::get_json::<String>(s, &used_key(presented)).await? {
-            s.delete(&family_key(&family)).await?;
-            tracing::warn!(
-                client = %client.client_id,
-                "a rotated refresh token was presented again; its family is revoked"
-            );
-        }
-        return Err(invalid("the refresh token is invalid, expired or revoked"));
+    // Read first: a request refused for its own fault (a wider scope) uses nothing up.
+    let Some(grant) = store::get_json::<RefreshGrant>(s, &token_key(presented)).await? else {
+        return Err(not_current(gw, client, presented).await?);
     };
     if grant.client_id != client.client_id {
-        // Someone else's token: it is burnt either way, so revoke its family.
-        s.delete(&family_key(&grant.family)).await?;
+        // Someone else's token, so it leaked: burn it and its family.
+        s.delete(&token_key(presented)).await?;
+        revoke_family(gw, &grant.family).await?;
         return Err(invalid("the refresh token was issued to another client"));
-    }
-    if s.get(&family_key(&grant.family)).await?.is_none() {
-        return Err(invalid("the refresh token is invalid, expired or revoked"));
-    }
-    store::put_json(s, &used_key(presented), &grant.family, ttl(gw)).await?;
-    if let Some(sid) = &grant.sid {
-        let sessions = gw.sessions();
-        let Some(session) = sessions.get(sid).await? else {
-            s.delete(&family_key(&grant.family)).await?;
-            return Err(invalid("the login session has ended"));
-        };
-        // Refreshing is activity: it keeps the SSO session from idling out.
-        sessions.save(&session).await?;
     }
     // A narrower scope may be asked for (RFC 6749 §6), never a wider one.
     let scopes: Vec<String> = match params.scope.as_deref().filter(|s| !s.trim().is_empty()) {
@@ -130,6 +132,27 @@ pub async fn redeem(
             asked
         }
     };
+    // Taken: of two concurrent uses one rotates; the other, having read a token it could
+    // not take, is a replay.
+    if s.take(&token_key(presented)).await?.is_none() {
+        revoke_family(gw, &grant.family).await?;
+        tracing::warn!(client = %client.client_id, "one refresh token used twice at once; its family is revoked");
+        return Err(invalid("the refresh token is invalid, expired or revoked"));
+    }
+    store::put_json(s, &used_key(presented), &grant.family, ttl(gw)).await?;
+    // Extending the family never revives one revoked meanwhile.
+    if !s.expire(&family_key(&grant.family), ttl(gw)).await? {
+        return Err(invalid("the refresh token is invalid, expired or revoked"));
+    }
+    if let Some(sid) = &grant.sid {
+        let sessions = gw.sessions();
+        let Some(session) = sessions.get(sid).await? else {
+            revoke_family(gw, &grant.family).await?;
+            return Err(invalid("the login session has ended"));
+        };
+        // Refreshing is activity: it keeps the SSO session from idling out.
+        sessions.save(&session).await?;
+    }
     let mut response = mint(
         gw,
         &Grant {
@@ -141,7 +164,7 @@ pub async fn redeem(
             nonce: None,
         },
     )?;
-    response.refresh_token = Some(store(gw, &grant).await?);
+    response.refresh_token = Some(new_token(gw, &grant).await?);
     Ok(response)
 }
 
@@ -150,7 +173,16 @@ pub async fn redeem(
 pub async fn revoke(gw: &Gateway, client: &ClientConfig, token: &str) -> Result<bool, Error> {
     let s = gw.store.as_ref();
     let Some(grant) = store::get_json::<RefreshGrant>(s, &token_key(token)).await? else {
-        return Ok(false);
+        // A token rotated already: revoking it revokes the grant, i.e. its family.
+        let Some(family) = store::get_json::<String>(s, &used_key(token)).await? else {
+            return Ok(false);
+        };
+        let owner = store::get_json::<ClientId>(s, &family_key(&family)).await?;
+        if owner.as_ref() == Some(&client.client_id) {
+            revoke_family(gw, &family).await?;
+            tracing::info!(client = %client.client_id, "refresh token family revoked");
+        }
+        return Ok(true);
     };
     if grant.client_id == client.client_id {
         s.delete(&family_key(&grant.family)).await?;

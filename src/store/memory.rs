@@ -122,6 +122,21 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        match inner.entries.get_mut(key) {
+            Some((expires, _)) if live(*expires, now) => {
+                *expires = match ttl {
+                    Ttl::For(d) => now.checked_add(d),
+                    Ttl::Forever => None,
+                };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -42,6 +42,9 @@ pub trait Store: Send + Sync {
     /// Reads and deletes in one step: of two concurrent `take`s of a key, one gets it.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Gives a live key a new TTL; returns `false`, creating nothing, when it is absent (so
+    /// extending a record never brings back one that was just deleted).
+    async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, StoreError>;
     /// Whether the store answers (`/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
     /// Whether several instances can share this store (and so must share signing keys

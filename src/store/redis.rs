@@ -1,11 +1,12 @@
 //! The shared store: Redis, for several gateway instances. Expiry is Redis's own TTLs;
 //! `take` is `GETDEL`, so a code is redeemed once even across instances.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, RedisError};
+use redis::{Client, Cmd, RedisError};
 
 use super::{Store, StoreError, Ttl};
 
@@ -16,7 +17,10 @@ const PREFIX: &str = "socialgate:";
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 pub struct RedisStore {
-    conn: ConnectionManager,
+    client: Client,
+    /// The connection, and how many times it was replaced (so that of several requests
+    /// failing on one connection, only the first replaces it).
+    conn: Mutex<(u64, ConnectionManager)>,
 }
 
 impl RedisStore {
@@ -24,25 +28,66 @@ impl RedisStore {
     /// itself after Redis restarts.
     pub fn open(url: &str) -> Result<Self, StoreError> {
         let client = parse_url(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
-        Ok(RedisStore { conn })
+        let conn = manager(&client)?;
+        Ok(RedisStore {
+            client,
+            conn: Mutex::new((0, conn)),
+        })
     }
 
     async fn run<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let mut conn = self.conn.clone();
-        cmd.query_async(&mut conn).await.map_err(unavailable)
+        let (generation, mut conn) = self.lock().clone();
+        // The manager's own timeouts are per attempt, and it retries: bound the whole.
+        let Ok(result) = tokio::time::timeout(TIMEOUT, cmd.query_async(&mut conn)).await else {
+            // A connection to a host that vanished without closing it would otherwise stay
+            // dead until TCP gives up (minutes): start a fresh one.
+            self.replace(generation);
+            return Err(StoreError::Unavailable(format!(
+                "Redis did not answer within {TIMEOUT:?}"
+            )));
+        };
+        result.map_err(|e| {
+            // The manager re-connects by itself after I/O errors (Redis gone, connection
+            // dropped), but keeps any other failure to connect forever: a refused password,
+            // say, even once Redis accepts it. Any other error (also READONLY after a
+            // failover, OOM, ...): start over with a fresh connection.
+            if !e.is_io_error() {
+                self.replace(generation);
+            }
+            unavailable(e)
+        })
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, ConnectionManager)> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces connection number `generation`, unless another request already did.
+    fn replace(&self, generation: u64) {
+        let mut conn = self.lock();
+        if conn.0 == generation {
+            match manager(&self.client) {
+                Ok(fresh) => *conn = (generation + 1, fresh),
+                Err(e) => tracing::warn!("cannot replace the Redis connection: {e}"),
+            }
+        }
+    }
+}
+
+/// A connection manager that connects on first use.
+fn manager(client: &Client) -> Result<ConnectionManager, StoreError> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(TIMEOUT))
+        .set_response_timeout(Some(TIMEOUT))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(unavailable)
 }
 
 /// Parses a `redis://` / `rediss://` URL without connecting. The error never repeats the
 /// URL, which may hold a password.
-pub fn parse_url(url: &str) -> Result<redis::Client, StoreError> {
-    redis::Client::open(url).map_err(|_| {
+pub fn parse_url(url: &str) -> Result<Client, StoreError> {
+    Client::open(url).map_err(|_| {
         StoreError::BadUrl("not a valid Redis URL (redis://[:password@]host:port/db)".into())
     })
 }
@@ -92,6 +137,21 @@ impl Store for RedisStore {
 
     async fn delete(&self, k: &str) -> Result<(), StoreError> {
         self.run::<()>(redis::cmd("DEL").arg(key(k))).await
+    }
+
+    async fn expire(&self, k: &str, ttl: Ttl) -> Result<bool, StoreError> {
+        match ttl {
+            Ttl::For(d) => {
+                let ms = d.as_millis().clamp(1, u64::MAX as u128) as u64;
+                let set: i64 = self.run(redis::cmd("PEXPIRE").arg(key(k)).arg(ms)).await?;
+                Ok(set == 1)
+            }
+            Ttl::Forever => {
+                self.run::<()>(redis::cmd("PERSIST").arg(key(k))).await?;
+                let exists: i64 = self.run(redis::cmd("EXISTS").arg(key(k))).await?;
+                Ok(exists == 1)
+            }
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
