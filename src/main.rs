@@ -83,9 +83,19 @@ fn run(config: Config) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        // The scheme only: a Redis URL may hold a password.
+        let store = gateway
+            .config
+            .store
+            .url
+            .split("://")
+            .next()
+            .unwrap_or_default()
+            .to_string();
         tracing::info!(
             %listen,
             issuer = gateway.config.server.issuer.as_str(),
+            %store,
             "socialgate is running"
         );
         server::serve(listener, gateway).await?;
