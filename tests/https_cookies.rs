@@ -9,12 +9,11 @@ use tower::ServiceExt;
 const ISSUER: &str = "https://127.0.0.1:8443";
 
 /// The router, and the directory holding its config and keys (alive as long as it).
-fn app() -> impl std::future::Future<Output = (axum::Router, tempfile::TempDir)> {
-    async {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let config = format!(
-            r#"
+async fn app() -> (axum::Router, tempfile::TempDir) {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
 [server]
 listen = "127.0.0.1:1"
 issuer = "{ISSUER}"
@@ -27,14 +26,13 @@ kind = "demo"
 client_secret = "site-secret-0123456789"
 redirect_uris = ["https://site.example/cb"]
 "#,
-            data = dir.path().join("data").display()
-        );
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, config).unwrap();
-        let config = socialgate::Config::load(&path).unwrap();
-        let gateway = socialgate::Gateway::new(config).await.unwrap();
-        (socialgate::server::app(gateway), dir)
-    }
+        data = dir.path().join("data").display()
+    );
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let config = socialgate::Config::load(&path).unwrap();
+    let gateway = socialgate::Gateway::new(config).await.unwrap();
+    (socialgate::server::app(gateway), dir)
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> Response<Body> {

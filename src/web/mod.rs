@@ -204,7 +204,7 @@ pub fn demo_page(lang: Lang, action: &str, state: &str) -> Response {
 }
 
 /// Asks before logging out (the request did not prove it came from a site the person
-/// uses); the form POSTs the same parameters back with `confirm=yes`.
+/// uses); the form POSTs the same parameters back, `confirm` holding the one-time token.
 pub fn logout_confirm_page(lang: Lang, fields: &[(&str, String)]) -> Response {
     let page = LogoutPage {
         lang: lang.code(),
