@@ -697,6 +697,60 @@ async fn session_cookie_is_set_at_the_callback_and_renewed_for_another_person() 
     assert!(forum_sso_with_cookie(&gw, &anna_cookie).await);
 }
 
+#[tokio::test]
+async fn every_network_login_renews_the_session_cookie_even_for_the_same_person() {
+    let gw = TestGateway::start().await;
+    let client = &gw.browser;
+    let (_, back) = login_by_hand(client, &authorize_url(&gw, SHOP, &[("provider", "ok")])).await;
+    let first = id_claims(
+        &redeem_ok(
+            &gw,
+            SHOP,
+            &code_at(&Url::parse(&location(&back)).unwrap(), SHOP, &gw),
+        )
+        .await,
+    );
+    let before = cookie_value(&session_set_cookie(&back).unwrap());
+    let again = authorize_url(&gw, SHOP, &[("provider", "ok"), ("prompt", "login")]);
+    let (_, back) = login_by_hand(client, &again).await;
+    let second = id_claims(
+        &redeem_ok(
+            &gw,
+            SHOP,
+            &code_at(&Url::parse(&location(&back)).unwrap(), SHOP, &gw),
+        )
+        .await,
+    );
+    let after = cookie_value(&session_set_cookie(&back).unwrap());
+    // The same SSO session (same sid), under a new cookie value: a copy taken before the
+    // re-login is worthless.
+    assert_eq!(first["sid"], second["sid"]);
+    assert_ne!(before, after);
+    assert!(!forum_sso_with_cookie(&gw, &before).await);
+    assert!(forum_sso_with_cookie(&gw, &after).await);
+}
+
+#[tokio::test]
+async fn a_hint_from_another_browser_ends_nothing() {
+    let gw = TestGateway::start().await;
+    let shop = login(&gw, SHOP, "ok").await;
+    // Someone holding the person's id_token, in a browser without their session.
+    let stranger = browser();
+    let response = stranger
+        .get(logout_url(
+            &gw,
+            &[("id_token_hint", shop["id_token"].as_str().unwrap())],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The person is still logged in: the forum gets a code from the session.
+    let forum = sso(&gw, FORUM).await;
+    assert_eq!(id_claims(&forum)["sid"], id_claims(&shop)["sid"]);
+    assert_eq!(gw.ok.calls("token"), 1);
+}
+
 // ---- session lifetimes (these tests wait for expiry) ----
 
 #[tokio::test]

@@ -94,11 +94,15 @@ pub async fn logout(
         }
     };
     let hinted_sid = hint.as_ref().and_then(|h| h.sid.as_deref());
-    // A valid hint for this browser's session (or for a session when the browser has
-    // none) shows a site the person uses asked for it; anything else is confirmed first,
-    // so a link on any page cannot log people out.
-    let proven = hint.is_some() && (browser_sid.is_none() || browser_sid == hinted_sid);
-    if !proven && !confirmed && browser_sid.is_some() {
+    // Only this browser's own session ends here: a hint alone (an id_token can leak from a
+    // site) never ends a session someone else holds. A valid hint for this very session
+    // shows that a site the person uses asked; anything else is confirmed first, so a link
+    // on any page cannot log people out.
+    let Some(sid) = browser_sid else {
+        return Ok(Outcome::Done(redirect));
+    };
+    let proven = hint.is_some() && hinted_sid == Some(sid);
+    if !proven && !confirmed {
         let mut fields = Vec::new();
         for (name, value) in [
             ("id_token_hint", params.id_token_hint),
@@ -112,9 +116,7 @@ pub async fn logout(
         }
         return Ok(Outcome::Confirm(fields));
     }
-    if let Some(sid) = browser_sid.or(hinted_sid) {
-        end_session(gw, sid).await?;
-    }
+    end_session(gw, sid).await?;
     Ok(Outcome::Done(redirect))
 }
 

@@ -90,14 +90,12 @@ async fn browser_sid(session: &Session) -> Result<Option<String>, Error> {
     session.get::<String>(SID).await.map_err(session_error)
 }
 
-/// Points the browser at SSO session `sid`; a new session gets a new cookie value, so a
-/// cookie planted before the login (session fixation) is worthless after it.
-async fn remember_sid(session: &Session, current: Option<&str>, sid: &str) -> Result<(), Error> {
-    if current != Some(sid) {
-        session.cycle_id().await.map_err(session_error)?;
-        session.insert(SID, sid).await.map_err(session_error)?;
-    }
-    Ok(())
+/// Points the browser at SSO session `sid` under a new cookie value: every network login
+/// renews it, so a cookie planted or copied before the login (session fixation) is
+/// worthless after it.
+async fn remember_sid(session: &Session, sid: &str) -> Result<(), Error> {
+    session.cycle_id().await.map_err(session_error)?;
+    session.insert(SID, sid).await.map_err(session_error)
 }
 
 async fn discovery(State(gw): State<AppState>) -> Response {
@@ -258,7 +256,7 @@ async fn callback(
     let browser = browser_id(&gw, &headers);
     let sid = browser_sid(&session).await?;
     let issued = login::finish(&gw, &provider, params, browser.as_deref(), sid.as_deref()).await?;
-    remember_sid(&session, sid.as_deref(), &issued.sid).await?;
+    remember_sid(&session, &issued.sid).await?;
     Ok(redirect_issued(&issued))
 }
 
