@@ -78,8 +78,12 @@ impl KeyTimings {
         }
     }
 
+    /// How long before use a new key is published: long enough for every instance to have
+    /// reloaded and for sites that cache the JWKS to refetch it (a day, for rotations
+    /// measured in days).
     fn publish_ahead_ms(&self) -> u64 {
-        ms(self.reload_every * 2)
+        let day = Duration::from_secs(24 * 3600);
+        ms((self.reload_every * 2).max((self.rotate_every / 4).min(day)))
     }
 }
 
@@ -111,6 +115,12 @@ impl KeyRing {
 
     pub fn reload_every(&self) -> Duration {
         self.timings.reload_every
+    }
+
+    /// How long sites may cache the JWKS: well inside the time a new key is published
+    /// before it signs, so a cached copy always knows the signing key.
+    pub fn jwks_max_age(&self) -> Duration {
+        Duration::from_millis(self.timings.publish_ahead_ms() / 4).min(Duration::from_secs(3600))
     }
 
     /// Whether keys are loaded (readiness).

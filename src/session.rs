@@ -74,12 +74,18 @@ impl Sessions<'_> {
         Ok(session)
     }
 
-    /// Writes the session back, which also restarts its idle timer.
+    /// Writes the session, which also restarts its idle timer. A session logged out
+    /// meanwhile stays logged out: logout marks the sid ended before it deletes the record,
+    /// so a write that raced it sees the mark afterwards and takes its write back.
     pub async fn save(&self, session: &SsoSession) -> Result<(), StoreError> {
         let end = session.created + self.config.max_lifetime.as_secs();
         let left = Duration::from_secs(end.saturating_sub(now()));
         let ttl = self.config.idle_timeout.min(left);
-        store::put_json(self.store, &key(&session.sid), session, Ttl::For(ttl)).await
+        store::put_json(self.store, &key(&session.sid), session, Ttl::For(ttl)).await?;
+        if self.is_ended(&session.sid).await? {
+            self.store.delete(&key(&session.sid)).await?;
+        }
+        Ok(())
     }
 
     /// Records that `client` got tokens through the session and keeps it alive.

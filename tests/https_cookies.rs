@@ -147,3 +147,15 @@ async fn cookies_are_secure_host_only_http_only_and_lax_behind_https() {
     assert!(again.status().is_redirection());
     assert!(location(&again).starts_with("https://site.example/cb?code="));
 }
+
+#[tokio::test]
+async fn the_jwks_may_be_cached_for_an_hour_with_default_rotation() {
+    let (app, _dir) = app().await;
+    let jwks = send(&app, Request::get("/jwks").body(Body::empty()).unwrap()).await;
+    assert_eq!(jwks.status(), 200);
+    // Keys are published a day before they sign; an hour's cache always knows them.
+    assert_eq!(
+        jwks.headers()[header::CACHE_CONTROL].to_str().unwrap(),
+        "public, max-age=3600"
+    );
+}

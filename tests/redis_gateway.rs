@@ -335,3 +335,48 @@ async fn instances_rotate_keys_together() {
         assert!(kids(&published).contains(&kid), "{kid} in {published}");
     }
 }
+
+#[tokio::test]
+async fn a_refresh_token_family_keeps_two_records_however_often_it_rotates() {
+    let redis = RedisServer::start().await;
+    let gw = TestGateway::start_with(Options {
+        store_url: Some(redis.url()),
+        ..Options::default()
+    })
+    .await;
+    wait_ready(&gw.issuer, 200).await;
+    let site = gw
+        .follow(&gw.authorize_url(&[
+            ("response_type", "code"),
+            ("client_id", SHOP),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("scope", "openid offline_access"),
+            ("provider", "ok"),
+        ]))
+        .await
+        .site();
+    let code = param(&site, "code").unwrap();
+    let (status, mut tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200);
+    for _ in 0..10 {
+        let (status, next) = token_request(
+            &gw,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+                ("client_id", SHOP),
+                ("client_secret", SHOP_SECRET),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{next}");
+        tokens = next;
+    }
+    let refresh_keys: Vec<String> = redis
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with("socialgate:refresh"))
+        .collect();
+    assert_eq!(refresh_keys.len(), 2, "{refresh_keys:?}");
+}

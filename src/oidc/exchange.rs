@@ -222,6 +222,8 @@ pub async fn token(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Error::token(TokenErrorCode::InvalidRequest, "code is missing"))?;
     let invalid_grant = |why: &str| Error::token(TokenErrorCode::InvalidGrant, why);
+    // Nothing is used up when tokens cannot be signed (keys not loaded yet).
+    gw.keys.signing_key()?;
     // Taken, not read: a code works once, even under concurrent redemption.
     let grant: CodeGrant = store::take_json(gw.store.as_ref(), &code_key(code))
         .await?

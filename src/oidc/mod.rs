@@ -95,7 +95,14 @@ async fn browser_sid(session: &Session) -> Result<Option<String>, Error> {
 /// worthless after it.
 async fn remember_sid(session: &Session, sid: &str) -> Result<(), Error> {
     session.cycle_id().await.map_err(session_error)?;
-    session.insert(SID, sid).await.map_err(session_error)
+    session.insert(SID, sid).await.map_err(session_error)?;
+    persist(session).await
+}
+
+/// Saves the browser session now, so a store failure becomes our 503 page; the session
+/// layer, saving after the handler, could only replace the response with a blank 500.
+async fn persist(session: &Session) -> Result<(), Error> {
+    session.save().await.map_err(session_error)
 }
 
 async fn discovery(State(gw): State<AppState>) -> Response {
@@ -136,7 +143,8 @@ async fn discovery(State(gw): State<AppState>) -> Response {
 
 async fn jwks(State(gw): State<AppState>) -> Result<Response, Error> {
     let jwks = gw.keys.jwks().map_err(|e| Error::from(e).for_api())?;
-    Ok(Json(jwks).into_response())
+    let cache = format!("public, max-age={}", gw.keys.jwks_max_age().as_secs());
+    Ok(([(header::CACHE_CONTROL, cache)], Json(jwks)).into_response())
 }
 
 async fn authorize_get(
@@ -168,6 +176,7 @@ async fn authorize(
     let validated = request::validate(&gw.config, params)?;
     let sid = browser_sid(session).await?;
     if let Some(issued) = login::from_session(gw, &validated, sid.as_deref()).await? {
+        persist(session).await?;
         return Ok(redirect_issued(&issued));
     }
     let request::Validated {

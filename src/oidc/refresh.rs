@@ -1,6 +1,9 @@
 //! Refresh tokens: opaque, stored as hashes, rotated on every use. Each login starts a
 //! family; presenting a token that was already rotated (a stolen copy, or the thief's use
 //! of the original) revokes the whole family (RFC 9700 §4.14.2).
+//!
+//! A token is `{family}.{secret}`: a used one is recognised by its family without keeping
+//! a record per rotation, so the store holds two entries per live family, whatever its age.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,9 +31,9 @@ fn token_key(token: &str) -> String {
     format!("refresh:{}", hash_secret(token))
 }
 
-/// A rotated token, remembered so a replay is recognized: its value is the family.
-fn used_key(token: &str) -> String {
-    format!("refresh-used:{}", hash_secret(token))
+/// The family a presented token claims to belong to.
+fn family_of(token: &str) -> Option<&str> {
+    token.split_once('.').map(|(family, _)| family)
 }
 
 /// Present while the family is valid; deleting it revokes every token of the family.
@@ -65,7 +68,7 @@ pub async fn issue(
 }
 
 async fn new_token(gw: &Gateway, grant: &RefreshGrant) -> Result<String, Error> {
-    let token = random_token();
+    let token = format!("{}.{}", grant.family, random_token());
     store::put_json(gw.store.as_ref(), &token_key(&token), grant, ttl(gw)).await?;
     Ok(token)
 }
@@ -77,13 +80,14 @@ fn invalid(why: &str) -> Error {
 /// A token that is not current: if it was rotated already, this is a replay (a copy in
 /// the wrong hands, or the thief's use of the original): the whole family is revoked.
 async fn not_current(gw: &Gateway, client: &ClientConfig, presented: &str) -> Result<Error, Error> {
-    let s = gw.store.as_ref();
-    if let Some(family) = store::get_json::<String>(s, &used_key(presented)).await? {
-        revoke_family(gw, &family).await?;
-        tracing::warn!(
-            client = %client.client_id,
-            "a rotated refresh token was presented again; its family is revoked"
-        );
+    if let Some(family) = family_of(presented) {
+        if gw.store.get(&family_key(family)).await?.is_some() {
+            revoke_family(gw, family).await?;
+            tracing::warn!(
+                client = %client.client_id,
+                "a rotated refresh token was presented again; its family is revoked"
+            );
+        }
     }
     Ok(invalid("the refresh token is invalid, expired or revoked"))
 }
@@ -132,6 +136,9 @@ pub async fn redeem(
             asked
         }
     };
+    // Signing must be possible before the token is used up: a client whose refresh fails
+    // on our side retries, and that retry must not look like a replay.
+    gw.keys.signing_key()?;
     // Taken: of two concurrent uses one rotates; the other, having read a token it could
     // not take, is a replay.
     if s.take(&token_key(presented)).await?.is_none() {
@@ -139,19 +146,17 @@ pub async fn redeem(
         tracing::warn!(client = %client.client_id, "one refresh token used twice at once; its family is revoked");
         return Err(invalid("the refresh token is invalid, expired or revoked"));
     }
-    store::put_json(s, &used_key(presented), &grant.family, ttl(gw)).await?;
     // Extending the family never revives one revoked meanwhile.
     if !s.expire(&family_key(&grant.family), ttl(gw)).await? {
         return Err(invalid("the refresh token is invalid, expired or revoked"));
     }
+    // Session-bound tokens live only as long as the SSO session. Refreshing does not keep
+    // it alive: its idle time is the person's, at the gateway, as is the browser's cookie.
     if let Some(sid) = &grant.sid {
-        let sessions = gw.sessions();
-        let Some(session) = sessions.get(sid).await? else {
+        if !gw.sessions().is_live(sid).await? {
             revoke_family(gw, &grant.family).await?;
             return Err(invalid("the login session has ended"));
-        };
-        // Refreshing is activity: it keeps the SSO session from idling out.
-        sessions.save(&session).await?;
+        }
     }
     let mut response = mint(
         gw,
@@ -169,20 +174,21 @@ pub async fn redeem(
 }
 
 /// RFC 7009 for a refresh token: revokes its family if it belongs to `client`. Returns
-/// whether the token was a refresh token at all.
+/// whether the token is a refresh token of a live family.
 pub async fn revoke(gw: &Gateway, client: &ClientConfig, token: &str) -> Result<bool, Error> {
     let s = gw.store.as_ref();
     let Some(grant) = store::get_json::<RefreshGrant>(s, &token_key(token)).await? else {
         // A token rotated already: revoking it revokes the grant, i.e. its family.
-        let Some(family) = store::get_json::<String>(s, &used_key(token)).await? else {
+        let Some(family) = family_of(token) else {
             return Ok(false);
         };
-        let owner = store::get_json::<ClientId>(s, &family_key(&family)).await?;
+        let owner = store::get_json::<ClientId>(s, &family_key(family)).await?;
         if owner.as_ref() == Some(&client.client_id) {
-            revoke_family(gw, &family).await?;
+            revoke_family(gw, family).await?;
             tracing::info!(client = %client.client_id, "refresh token family revoked");
         }
-        return Ok(true);
+        // Not a family (an access token is dotted too): not a refresh token.
+        return Ok(owner.is_some());
     };
     if grant.client_id == client.client_id {
         s.delete(&family_key(&grant.family)).await?;
