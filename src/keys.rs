@@ -154,7 +154,10 @@ impl KeyRing {
                 stored = rotated;
             }
         }
-        self.write_file(&stored)?;
+        // Most reloads change nothing: no file I/O then.
+        if self.read().stored != stored {
+            self.write_file(&stored)?;
+        }
         self.install(stored)
     }
 
@@ -301,14 +304,11 @@ impl KeyRing {
         }
     }
 
-    /// Writes the keys (owner-only) when they differ from the file's.
+    /// Writes the keys, owner-only, replacing the file in one step.
     fn write_file(&self, stored: &StoredKeys) -> Result<(), KeyError> {
         let Some(path) = &self.file else {
             return Ok(());
         };
-        if self.read_file()?.as_ref() == Some(stored) {
-            return Ok(());
-        }
         let dir = path.parent().unwrap_or(Path::new("."));
         let err = |what: &str, e: std::io::Error| KeyError::File {
             path: path.clone(),

@@ -95,16 +95,10 @@ async fn refreshed(gw: &TestGateway, token: &str) -> Value {
     body
 }
 
-/// `/userinfo` with a bearer token.
-async fn userinfo(gw: &TestGateway, access_token: &str) -> (u16, Value) {
-    let response = browser()
-        .get(format!("{}/userinfo", gw.issuer))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+/// `/userinfo` with a bearer token: status and JSON.
+async fn userinfo_answer(gw: &TestGateway, access_token: &str) -> (u16, Value) {
+    let (status, _, body) = userinfo(gw, access_token).await;
+    (status, body)
 }
 
 /// POSTs `form` to `/revoke`; returns status, Cache-Control and JSON.
@@ -184,7 +178,7 @@ async fn offline_access_gets_a_refresh_token_that_mints_new_tokens() {
     // Offline access does not belong to the login session.
     assert!(new.get("sid").is_none(), "{new}");
 
-    let (status, claims) = userinfo(&gw, &s(&second, "access_token")).await;
+    let (status, claims) = userinfo_answer(&gw, &s(&second, "access_token")).await;
     assert_eq!(status, 200, "{claims}");
     assert_eq!(claims["sub"], "ok:575123456789");
     assert_eq!(claims["name"], "Иван Петров");
@@ -294,7 +288,7 @@ async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
     let id = jwt_claims(&s(&narrow.1, "id_token"));
     assert_eq!(id["sub"], "ok:575123456789");
     assert!(id.get("name").is_none(), "{id}");
-    let (status, claims) = userinfo(&gw, &s(&narrow.1, "access_token")).await;
+    let (status, claims) = userinfo_answer(&gw, &s(&narrow.1, "access_token")).await;
     assert_eq!(status, 200);
     assert!(claims.get("name").is_none(), "{claims}");
     let r2 = s(&narrow.1, "refresh_token");
@@ -335,7 +329,7 @@ async fn logout_ends_session_refresh_tokens_but_not_offline_ones() {
     assert_eq!(jwt_claims(&s(&offline, "id_token"))["sid"], sid);
     let offline_token = s(&offline, "refresh_token");
     let old_access = s(&session, "access_token");
-    assert_eq!(userinfo(&gw, &old_access).await.0, 200);
+    assert_eq!(userinfo_answer(&gw, &old_access).await.0, 200);
 
     let url = format!("{}/logout?id_token_hint={id_token}", gw.issuer);
     let (status, _) = gw.follow(&url).await.page();
@@ -349,13 +343,13 @@ async fn logout_ends_session_refresh_tokens_but_not_offline_ones() {
     let later = refreshed(&gw, &offline_token).await;
     assert_eq!(later["scope"], "openid profile offline_access");
     assert!(jwt_claims(&s(&later, "id_token")).get("sid").is_none());
-    let (status, claims) = userinfo(&gw, &s(&later, "access_token")).await;
+    let (status, claims) = userinfo_answer(&gw, &s(&later, "access_token")).await;
     assert_eq!(status, 200, "{claims}");
     assert_eq!(claims["sub"], "ok:575123456789");
 
     // Access tokens issued in the session end with it.
     for access in [old_access, s(&offline, "access_token")] {
-        let answer = userinfo(&gw, &access).await;
+        let answer = userinfo_answer(&gw, &access).await;
         assert_error(&answer, 401, "invalid_token");
     }
 }
@@ -438,7 +432,7 @@ async fn revoking_an_access_token_stops_it_at_userinfo() {
     let gw = TestGateway::start().await;
     let tokens = shop_tokens(&gw, "openid profile").await;
     let access = s(&tokens, "access_token");
-    assert_eq!(userinfo(&gw, &access).await.0, 200);
+    assert_eq!(userinfo_answer(&gw, &access).await.0, 200);
     // Another client cannot revoke it.
     let (status, _, _) = revoke(
         &gw,
@@ -450,10 +444,10 @@ async fn revoking_an_access_token_stops_it_at_userinfo() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(userinfo(&gw, &access).await.0, 200);
+    assert_eq!(userinfo_answer(&gw, &access).await.0, 200);
 
     shop_revokes(&gw, &access).await;
-    let answer = userinfo(&gw, &access).await;
+    let answer = userinfo_answer(&gw, &access).await;
     assert_error(&answer, 401, "invalid_token");
 }
 

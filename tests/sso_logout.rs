@@ -141,22 +141,6 @@ async fn assert_forum_must_log_in(gw: &TestGateway) {
     assert_eq!(providers, vec![Some("ok".to_string())]);
 }
 
-/// `/userinfo` with a bearer token: status, `WWW-Authenticate`, JSON body.
-async fn userinfo(gw: &TestGateway, access_token: &str) -> (u16, Option<String>, Value) {
-    let response = browser()
-        .get(format!("{}/userinfo", gw.issuer))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, challenge, response.json().await.unwrap())
-}
-
 async fn assert_token_rejected(gw: &TestGateway, access_token: &str) {
     let (status, challenge, body) = userinfo(gw, access_token).await;
     assert_eq!(status, 401, "{body}");

@@ -360,3 +360,31 @@ pub async fn redeem(
     )
     .await
 }
+
+/// `/userinfo` at `base` (the issuer, or one instance) with a bearer token: status,
+/// `WWW-Authenticate`, JSON body.
+pub async fn userinfo_at(
+    base: &str,
+    access_token: &str,
+) -> (u16, Option<String>, serde_json::Value) {
+    let response = browser()
+        .get(format!("{base}/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, challenge, response.json().await.unwrap())
+}
+
+/// `/userinfo` at the gateway's issuer.
+pub async fn userinfo(
+    gw: &TestGateway,
+    access_token: &str,
+) -> (u16, Option<String>, serde_json::Value) {
+    userinfo_at(&gw.issuer, access_token).await
+}
