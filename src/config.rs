@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use crate::provider::ProviderName;
-use crate::provider::descriptor::{Descriptor, DescriptorSource, Protocol};
+use crate::provider::descriptor::{Descriptor, DescriptorSource, Protocol, TokenAuth};
 
 /// Where a config problem is, said so an admin can jump to it: file, key path, line.
 #[derive(Debug, thiserror::Error)]
@@ -140,15 +140,18 @@ impl Default for TokensConfig {
 }
 
 /// One network app as the admin registered it, merged with its kind's descriptor.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ProviderConfig {
     pub name: ProviderName,
     pub kind: String,
     pub descriptor: Descriptor,
     pub client_id: String,
     pub client_secret: SecretString,
-    /// `None` only for the demo kind, which needs no network.
+    /// `None` for the demo kind, which needs no network, and for OpenID Connect, whose
+    /// endpoints come from its discovery document.
     pub endpoints: Option<Endpoints>,
+    /// OpenID Connect: the issuer, with any `{tenant}` filled in.
+    pub issuer: Option<String>,
     /// OK's "application key" (public), sent with every REST call.
     pub public_key: Option<String>,
     /// Upstream permissions always asked for, on top of what the site's scopes map to.
@@ -246,6 +249,12 @@ struct RawProvider {
     token_url: Option<Env>,
     userinfo_url: Option<Env>,
     api_version: Option<Env>,
+    /// OpenID Connect issuer; GitLab's self-hosted base URL.
+    #[serde(alias = "base_url")]
+    issuer: Option<Env>,
+    /// Microsoft Entra ID tenant (`common`, `organizations`, `consumers`, a domain or an id).
+    tenant: Option<Env>,
+    authorize_params: Option<IndexMap<String, Env>>,
 }
 
 #[derive(Deserialize)]
@@ -685,6 +694,28 @@ impl Ctx<'_> {
         if let Some(v) = p.api_version {
             descriptor.api_version = Some(v.0);
         }
+        for (k, v) in p.authorize_params.unwrap_or_default() {
+            descriptor.authorize_params.insert(k, v.0);
+        }
+        let is_oidc = descriptor.protocol == Protocol::Oidc;
+        for (field, given) in [
+            ("issuer", p.issuer.is_some()),
+            ("tenant", p.tenant.is_some()),
+        ] {
+            if given && !is_oidc {
+                return Err(self.err(
+                    &format!("{key}.{field}"),
+                    format!(
+                        "{field} is only for OpenID Connect providers (kind `{kind}` is not one)"
+                    ),
+                ));
+            }
+        }
+        let issuer = if is_oidc {
+            Some(self.oidc_issuer(&key, &kind, &descriptor, p.issuer, p.tenant)?)
+        } else {
+            None
+        };
         let secret = self.secret(
             &self.written(&key, &["client_secret", "secret_key"]),
             p.client_secret,
@@ -692,6 +723,7 @@ impl Ctx<'_> {
             p.client_secret_file,
         )?;
         let needs_app = descriptor.protocol != Protocol::Demo;
+        let public_client = descriptor.token_auth == TokenAuth::None;
         if !needs_app && !self.issuer_is_loopback {
             return Err(self.err(
                 &key,
@@ -705,12 +737,17 @@ impl Ctx<'_> {
                     "missing `client_id` (OK calls it app_id: \"ID приложения\")",
                 )
             })?;
-            let secret = secret.ok_or_else(|| {
-                self.err(
-                    &key,
-                    "missing `client_secret` (OK: secret_key, \"Секретный ключ\"), or `client_secret_file`",
-                )
-            })?;
+            let secret = match secret {
+                Some(s) => s,
+                // PKCE alone proves the exchange; there is no secret to keep.
+                None if public_client => SecretString::from(String::new()),
+                None => {
+                    return Err(self.err(
+                        &key,
+                        "missing `client_secret` (OK: secret_key, \"Секретный ключ\"), or `client_secret_file`",
+                    ));
+                }
+            };
             (id.0, secret)
         } else {
             (String::new(), SecretString::from(String::new()))
@@ -737,7 +774,7 @@ impl Ctx<'_> {
                 token: t.clone(),
                 userinfo: u.clone(),
             }),
-            _ if needs_app => {
+            _ if needs_app && !is_oidc => {
                 return Err(self.err(
                     &key,
                     format!("descriptor `{kind}` lacks endpoint URLs; set authorize_url, token_url and userinfo_url"),
@@ -755,6 +792,7 @@ impl Ctx<'_> {
             client_id,
             client_secret,
             endpoints,
+            issuer,
             public_key: p.public_key.map(|k| k.0),
             scopes: p
                 .scopes
@@ -764,6 +802,61 @@ impl Ctx<'_> {
                 .collect(),
             display_name,
         })
+    }
+
+    /// An OpenID Connect provider's issuer: the admin's, else the descriptor's, with
+    /// `{tenant}` filled in.
+    fn oidc_issuer(
+        &self,
+        key: &str,
+        kind: &str,
+        descriptor: &Descriptor,
+        issuer: Option<Env>,
+        tenant: Option<Env>,
+    ) -> Result<String, ConfigError> {
+        let field = format!("{key}.issuer");
+        let template = issuer
+            .map(|i| i.0)
+            .or_else(|| descriptor.issuer.clone())
+            .ok_or_else(|| {
+                self.err(
+                    key,
+                    format!("missing `issuer` (kind `{kind}` is OpenID Connect; its discovery document is at ISSUER/.well-known/openid-configuration)"),
+                )
+            })?;
+        let tenant = tenant
+            .map(|t| t.0)
+            .or_else(|| descriptor.default_tenant.clone());
+        let issuer = match (template.contains("{tenant}"), tenant) {
+            (true, Some(t)) => {
+                let ok = !t.is_empty()
+                    && t.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
+                if !ok {
+                    return Err(self.err(
+                        &format!("{key}.tenant"),
+                        format!("{t:?} is not a tenant name or id"),
+                    ));
+                }
+                template.replace("{tenant}", &t)
+            }
+            (true, None) => {
+                return Err(self.err(key, "missing `tenant` (the issuer names `{tenant}`)"));
+            }
+            (false, _) => template,
+        };
+        let url = Url::parse(&issuer)
+            .map_err(|e| self.err(&field, format!("{issuer:?} is not a URL: {e}")))?;
+        if !is_secure_endpoint(&url) {
+            return Err(self.err(
+                &field,
+                format!("{issuer:?} must be https (http only for loopback addresses)"),
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(self.err(&field, "an issuer has no query or fragment"));
+        }
+        Ok(issuer.trim_end_matches('/').to_string())
     }
 
     fn client(
@@ -869,7 +962,12 @@ impl Ctx<'_> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Where secrets, codes and tokens may travel: https, or http to this machine.
+pub fn is_secure_endpoint(url: &Url) -> bool {
+    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
+}
+
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -495,7 +495,7 @@ fn provider_kind_without_a_descriptor_is_refused() {
         &[
             "no descriptor for provider kind \"myspace\"",
             &format!("looked for {}", looked_for.display()),
-            "known kinds: demo, ok, vk",
+            "known kinds: demo, facebook, github, gitlab, google, mailru, microsoft, oidc, ok, vk, vkid, x, yandex",
         ],
     );
 }

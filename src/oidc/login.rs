@@ -10,7 +10,7 @@ use super::logout;
 use super::request::{AuthorizationRequest, Validated};
 use crate::error::{Error, PageError, SiteError, SiteErrorCode};
 use crate::gateway::Gateway;
-use crate::provider::{AuthorizeRequest, CallbackParams, Identity, ProviderName, UpstreamError};
+use crate::provider::{CallbackParams, Identity, ProviderName, UpstreamError, UpstreamLogin};
 use crate::session::{Sid, SsoSession};
 use crate::store::{self, Ttl};
 use crate::token::{hash_secret, now, random_token};
@@ -28,6 +28,9 @@ struct PendingLogin {
     browser: String,
     provider: ProviderName,
     pkce_verifier: Option<String>,
+    /// Sent to OpenID Connect networks and expected back in their id_token.
+    #[serde(default)]
+    nonce: String,
 }
 
 /// What a one-time code stands for, stored under the code's hash.
@@ -112,19 +115,46 @@ pub async fn start(
     let scopes = configured.upstream_scopes(request.scopes.iter().map(String::as_str));
     let state = random_token();
     let pkce_verifier = configured.uses_pkce().then(random_token);
-    let url = configured.protocol.authorize_url(&AuthorizeRequest {
+    let nonce = random_token();
+    let login = UpstreamLogin {
         state: &state,
-        scopes: &scopes,
         pkce_verifier: pkce_verifier.as_deref(),
-    });
+        nonce: &nonce,
+    };
+    let url = match configured.protocol.authorize_url(&login, &scopes).await {
+        Ok(url) => url,
+        Err(e) => {
+            tracing::warn!(provider = %provider, error = %e, "cannot start the upstream login");
+            return Err(upstream_failure(gw, &request, e));
+        }
+    };
     let pending = PendingLogin {
         request,
         browser: hash_secret(browser),
         provider,
         pkce_verifier,
+        nonce,
     };
     store::put_json(gw.store.as_ref(), &login_key(&state), &pending, LOGIN_TTL).await?;
     Ok(url.to_string())
+}
+
+/// A network that failed the login, told to the site (its redirect URI is verified).
+fn upstream_failure(gw: &Gateway, request: &AuthorizationRequest, e: UpstreamError) -> Error {
+    let code = match e {
+        UpstreamError::Unavailable { .. } => SiteErrorCode::TemporarilyUnavailable,
+        UpstreamError::Refused { .. } | UpstreamError::Malformed { .. } => {
+            SiteErrorCode::ServerError
+        }
+    };
+    SiteError {
+        redirect_uri: request.redirect_uri.clone(),
+        state: request.state.clone(),
+        issuer: gw.config.server.issuer.as_str().to_string(),
+        code,
+        description: e.to_string(),
+    }
+    .into()
 }
 
 fn login_key(state: &str) -> String {
@@ -212,19 +242,18 @@ pub async fn finish(
         code,
         extra: params,
     };
+    let login = UpstreamLogin {
+        state: &state,
+        pkce_verifier: pending.pkce_verifier.as_deref(),
+        nonce: &pending.nonce,
+    };
     let identity = configured
         .protocol
-        .identify(&callback, pending.pkce_verifier.as_deref())
+        .identify(&login, &callback)
         .await
         .map_err(|e| {
             tracing::warn!(provider, error = %e, "upstream login failed");
-            let code = match e {
-                UpstreamError::Unavailable { .. } => SiteErrorCode::TemporarilyUnavailable,
-                UpstreamError::Refused { .. } | UpstreamError::Malformed { .. } => {
-                    SiteErrorCode::ServerError
-                }
-            };
-            to_site(code, e.to_string())
+            upstream_failure(gw, &request, e)
         })?;
     tracing::info!(provider, client = %request.client_id, "upstream login succeeded");
 

@@ -212,6 +212,10 @@ async fn authorize(
         .map(|p| ProviderButton {
             label: p.label(lang == Lang::Ru).to_string(),
             color: p.button_color.clone().unwrap_or_else(|| "#374151".into()),
+            text_color: p
+                .button_text_color
+                .clone()
+                .unwrap_or_else(|| "#ffffff".into()),
             href: format!("/authorize?{}", request.to_query(&p.name, &prompt)),
             demo: p.is_demo,
         })

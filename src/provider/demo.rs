@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{AuthorizeRequest, CallbackParams, Identity, Provider, ProviderName, UpstreamError};
+use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin};
 use crate::config::Issuer;
 use crate::store::{self, Store, Ttl};
 use crate::token::{hash_secret, random_token};
@@ -77,17 +77,21 @@ pub async fn complete(
 
 #[async_trait]
 impl Provider for Demo {
-    fn authorize_url(&self, req: &AuthorizeRequest<'_>) -> Url {
+    async fn authorize_url(
+        &self,
+        login: &UpstreamLogin<'_>,
+        _scopes: &[String],
+    ) -> Result<Url, UpstreamError> {
         let mut url = Url::parse(&self.issuer.url(&format!("/demo/{}", self.name)))
-            .unwrap_or_else(|_| Url::parse("http://127.0.0.1/").expect("static URL"));
-        url.query_pairs_mut().append_pair("state", req.state);
-        url
+            .map_err(|e| self.unavailable(e))?;
+        url.query_pairs_mut().append_pair("state", login.state);
+        Ok(url)
     }
 
     async fn identify(
         &self,
+        _login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
-        _pkce_verifier: Option<&str>,
     ) -> Result<Identity, UpstreamError> {
         let key = format!("demo:{}", hash_secret(&callback.code));
         let user: DemoUser = store::take_json(self.store.as_ref(), &key)

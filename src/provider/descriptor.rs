@@ -11,6 +11,16 @@ use url::Url;
 const BUILTIN: &[(&str, &str)] = &[
     ("ok", include_str!("../../providers/ok.toml")),
     ("vk", include_str!("../../providers/vk.toml")),
+    ("vkid", include_str!("../../providers/vkid.toml")),
+    ("yandex", include_str!("../../providers/yandex.toml")),
+    ("mailru", include_str!("../../providers/mailru.toml")),
+    ("google", include_str!("../../providers/google.toml")),
+    ("microsoft", include_str!("../../providers/microsoft.toml")),
+    ("gitlab", include_str!("../../providers/gitlab.toml")),
+    ("github", include_str!("../../providers/github.toml")),
+    ("facebook", include_str!("../../providers/facebook.toml")),
+    ("x", include_str!("../../providers/x.toml")),
+    ("oidc", include_str!("../../providers/oidc.toml")),
     ("demo", include_str!("../../providers/demo.toml")),
 ];
 
@@ -18,9 +28,52 @@ const BUILTIN: &[(&str, &str)] = &[
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
+    /// Plain OAuth 2.0, entirely described by the descriptor.
+    Oauth2,
+    /// OpenID Connect from the network's discovery document, with a verified id_token.
+    Oidc,
     Ok,
     Vk,
+    Vkid,
+    Github,
+    Facebook,
     Demo,
+}
+
+/// How the gateway authenticates to the network's token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAuth {
+    /// `client_id` and `client_secret` in the form body.
+    #[default]
+    ClientSecretPost,
+    /// HTTP Basic with the URL-encoded id and secret.
+    ClientSecretBasic,
+    /// A public client: PKCE alone proves the exchange (VK ID).
+    None,
+}
+
+/// How the access token travels to the profile endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPlacement {
+    /// `Authorization: Bearer …`
+    #[default]
+    Bearer,
+    /// `Authorization: OAuth …` (Yandex).
+    OauthHeader,
+    /// `?access_token=…` in the query (Mail.ru).
+    Query,
+    /// `access_token=…` in a form body; needs `userinfo_method = "post"` (VK ID).
+    Form,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpMethod {
+    #[default]
+    Get,
+    Post,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -29,11 +82,20 @@ pub struct Descriptor {
     pub protocol: Protocol,
     pub display_name: String,
     pub display_name_ru: Option<String>,
-    /// CSS colour of the login button.
+    /// Login button colours (`#rgb` or `#rrggbb`): background and text.
     pub button_color: Option<String>,
+    pub button_text_color: Option<String>,
     pub authorize_url: Option<Url>,
     pub token_url: Option<Url>,
     pub userinfo_url: Option<Url>,
+    /// OpenID Connect: the issuer whose discovery document names the endpoints. May hold
+    /// `{tenant}` (Microsoft), filled from the provider's `tenant` or `default_tenant`.
+    pub issuer: Option<String>,
+    pub default_tenant: Option<String>,
+    /// OpenID Connect: accept a discovery document whose `issuer` differs from the configured
+    /// one (Microsoft names tenants by GUID there, or `{tenantid}` for multi-tenant apps).
+    #[serde(default)]
+    pub issuer_from_discovery: bool,
     /// API version parameter some networks require on every call (VK's `v`).
     pub api_version: Option<String>,
     #[serde(default = "space")]
@@ -41,6 +103,18 @@ pub struct Descriptor {
     /// Whether the network takes PKCE (S256) on its authorize and token endpoints.
     #[serde(default)]
     pub pkce: bool,
+    #[serde(default)]
+    pub token_auth: TokenAuth,
+    /// Fixed parameters added to the authorize URL.
+    #[serde(default)]
+    pub authorize_params: BTreeMap<String, String>,
+    #[serde(default)]
+    pub userinfo_method: HttpMethod,
+    #[serde(default)]
+    pub userinfo_token: TokenPlacement,
+    /// Fixed parameters of the profile call; `{client_id}` is replaced by the app's id.
+    #[serde(default)]
+    pub userinfo_params: BTreeMap<String, String>,
     #[serde(default)]
     pub default_scopes: Vec<String>,
     /// OIDC scope → upstream permissions.
@@ -53,7 +127,9 @@ fn space() -> String {
     " ".into()
 }
 
-/// Which upstream profile field becomes which claim.
+/// Which upstream profile field becomes which claim. Each value is a dotted path into the
+/// profile JSON (`user.first_name`), or a template with paths in braces
+/// (`https://avatars.example/{avatar_id}/200`), absent when any path is.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimMap {
@@ -66,9 +142,40 @@ pub struct ClaimMap {
     pub gender: Option<String>,
     pub birthdate: Option<String>,
     pub email: Option<String>,
-    /// Whether the network vouches that the email belongs to the person.
+    /// Whether the network vouches that the email belongs to the person: always, never, or
+    /// when the profile field at this path is `true`.
     #[serde(default)]
-    pub email_verified: bool,
+    pub email_verified: EmailVerified,
+    /// Upstream gender value → OIDC `gender`; values not listed are dropped. Empty: kept.
+    #[serde(default)]
+    pub gender_values: BTreeMap<String, String>,
+    #[serde(default)]
+    pub birthdate_format: DateFormat,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum EmailVerified {
+    Always(bool),
+    Field(String),
+}
+
+impl Default for EmailVerified {
+    fn default() -> Self {
+        EmailVerified::Always(false)
+    }
+}
+
+/// How the network writes birthdates; the claim is always OIDC's `YYYY-MM-DD` (`0000-MM-DD`
+/// when the year is hidden).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFormat {
+    /// `YYYY-MM-DD`, or `MM-DD` without the year.
+    #[default]
+    Iso,
+    /// `D.M.YYYY`, or `D.M` without the year.
+    DayMonthYear,
 }
 
 /// Where descriptors are looked up.
@@ -130,7 +237,60 @@ impl DescriptorSource {
 }
 
 fn parse(text: &str) -> Result<Descriptor, String> {
-    toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    let d: Descriptor = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    d.check()?;
+    Ok(d)
+}
+
+impl Descriptor {
+    /// What TOML's types cannot say.
+    fn check(&self) -> Result<(), String> {
+        for (key, colour) in [
+            ("button_color", &self.button_color),
+            ("button_text_color", &self.button_text_color),
+        ] {
+            if let Some(c) = colour {
+                if !is_css_hex_colour(c) {
+                    return Err(format!("{key}: {c:?} is not a colour like \"#0077ff\""));
+                }
+            }
+        }
+        if self.userinfo_token == TokenPlacement::Form && self.userinfo_method != HttpMethod::Post {
+            return Err("userinfo_token = \"form\" needs userinfo_method = \"post\"".into());
+        }
+        if self.token_auth == TokenAuth::None && !self.pkce {
+            return Err("token_auth = \"none\" needs pkce = true".into());
+        }
+        for (key, path) in self.claims.paths() {
+            super::claims::check_template(path).map_err(|e| format!("claims.{key}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl ClaimMap {
+    /// Every claim's path or template, with its key.
+    pub fn paths(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("provider_user_id", Some(&self.provider_user_id)),
+            ("name", self.name.as_ref()),
+            ("given_name", self.given_name.as_ref()),
+            ("family_name", self.family_name.as_ref()),
+            ("picture", self.picture.as_ref()),
+            ("locale", self.locale.as_ref()),
+            ("gender", self.gender.as_ref()),
+            ("birthdate", self.birthdate.as_ref()),
+            ("email", self.email.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v.as_str())))
+    }
+}
+
+/// Only a hex colour may reach the page's `style` attribute.
+fn is_css_hex_colour(c: &str) -> bool {
+    c.strip_prefix('#')
+        .is_some_and(|h| (h.len() == 3 || h.len() == 6) && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]

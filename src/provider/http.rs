@@ -70,6 +70,48 @@ pub fn json(network: &str, body: &[u8]) -> Result<serde_json::Value, UpstreamErr
     }
 }
 
+/// A network's error answer in words, whatever its shape: OAuth's `error` and
+/// `error_description`, Facebook's `error` object, OK's `error_code` and `error_msg`, GitHub's
+/// `message`, X's problem `detail`. `None` when the answer is not an error.
+pub fn describe_error(v: &serde_json::Value) -> Option<String> {
+    let text = |v: &serde_json::Value, k: &str| match v.get(k) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(clean(s)),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let with = |head: String, detail: Option<String>| match detail {
+        Some(d) => format!("{head} ({d})"),
+        None => head,
+    };
+    match v.get("error") {
+        Some(serde_json::Value::String(e)) => {
+            return Some(with(clean(e), text(v, "error_description")));
+        }
+        Some(obj @ serde_json::Value::Object(_)) => {
+            let code = text(obj, "code")
+                .or_else(|| text(obj, "error_code"))
+                .unwrap_or_default();
+            let msg = text(obj, "message").or_else(|| text(obj, "error_msg"));
+            return Some(with(format!("error {code}"), msg));
+        }
+        _ => {}
+    }
+    if let Some(code) = text(v, "error_code") {
+        return Some(with(format!("error {code}"), text(v, "error_msg")));
+    }
+    None
+}
+
+/// Upstream text on its way into an error description: printable, short.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// A transport error in words, without the URL (whose query may hold a token).
 fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {

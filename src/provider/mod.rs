@@ -2,12 +2,18 @@
 //! normalized `Identity` it yields, and the registry built from the config. Providers know
 //! nothing about the sites they serve.
 
+pub mod claims;
 pub mod demo;
 pub mod descriptor;
+pub mod facebook;
+pub mod generic;
+pub mod github;
 pub mod http;
 pub mod oauth2;
+pub mod oidc;
 pub mod ok;
 pub mod vk;
+pub mod vkid;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,7 +26,7 @@ use url::Url;
 
 use crate::config::{Config, ProviderConfig};
 use crate::store::Store;
-use descriptor::{ClaimMap, Protocol};
+use descriptor::Protocol;
 
 /// The name of a configured provider (its `[providers.NAME]` table): used in URLs and claims.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -88,13 +94,14 @@ pub enum UpstreamError {
     Malformed { network: String, detail: String },
 }
 
-/// What the gateway sends the person to the network with.
-pub struct AuthorizeRequest<'a> {
+/// One login at a network: the values the gateway made up when it sent the person there,
+/// kept server-side until the callback.
+pub struct UpstreamLogin<'a> {
     pub state: &'a str,
-    /// Upstream permissions, already mapped from the site's scopes.
-    pub scopes: &'a [String],
     /// Sent as an S256 challenge to networks that take PKCE.
     pub pkce_verifier: Option<&'a str>,
+    /// Sent to OpenID Connect networks, expected back in their id_token.
+    pub nonce: &'a str,
 }
 
 /// The network's answer at `/callback/{provider}` (already checked for `error`).
@@ -104,17 +111,21 @@ pub struct CallbackParams {
     pub extra: HashMap<String, String>,
 }
 
-/// One network's protocol. A descriptor-driven implementation covers plain OAuth 2.0;
-/// quirky networks get a module of their own.
+/// One network's protocol. A descriptor-driven implementation covers plain OAuth 2.0 and
+/// OpenID Connect; quirky networks get a module of their own.
 #[async_trait]
 pub trait Provider: Send + Sync {
-    /// Where to send the person's browser.
-    fn authorize_url(&self, req: &AuthorizeRequest<'_>) -> Url;
+    /// Where to send the person's browser, asking for these upstream permissions.
+    async fn authorize_url(
+        &self,
+        login: &UpstreamLogin<'_>,
+        scopes: &[String],
+    ) -> Result<Url, UpstreamError>;
     /// Exchanges the callback's code and reads the person's profile.
     async fn identify(
         &self,
+        login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
-        pkce_verifier: Option<&str>,
     ) -> Result<Identity, UpstreamError>;
 }
 
@@ -124,6 +135,7 @@ pub struct ConfiguredProvider {
     pub display_name: String,
     pub display_name_ru: Option<String>,
     pub button_color: Option<String>,
+    pub button_text_color: Option<String>,
     pub is_demo: bool,
     pkce: bool,
     default_scopes: Vec<String>,
@@ -183,14 +195,29 @@ impl Registry {
                     .as_ref()
                     .ok_or_else(|| format!("provider {} has no endpoints", p.name))
             };
-            let protocol: Arc<dyn Provider> = match p.descriptor.protocol {
-                Protocol::Ok => Arc::new(ok::Odnoklassniki::new(
+            let http = http.clone();
+            let generic = || -> Result<generic::Generic, String> {
+                Ok(generic::Generic::new(
                     p,
                     endpoints()?,
-                    callback,
+                    callback.clone(),
                     http.clone(),
-                )),
-                Protocol::Vk => Arc::new(vk::Vk::new(p, endpoints()?, callback, http.clone())),
+                ))
+            };
+            let protocol: Arc<dyn Provider> = match p.descriptor.protocol {
+                Protocol::Oauth2 => Arc::new(generic()?),
+                Protocol::Oidc => {
+                    let issuer = p
+                        .issuer
+                        .as_ref()
+                        .ok_or_else(|| format!("provider {} has no issuer", p.name))?;
+                    Arc::new(oidc::Oidc::new(p, issuer, callback, http))
+                }
+                Protocol::Ok => Arc::new(ok::Odnoklassniki::new(p, endpoints()?, callback, http)),
+                Protocol::Vk => Arc::new(vk::Vk::new(p, endpoints()?, callback, http)),
+                Protocol::Vkid => Arc::new(vkid::VkId::new(generic()?)),
+                Protocol::Github => Arc::new(github::GitHub::new(generic()?, p, http)),
+                Protocol::Facebook => Arc::new(facebook::Facebook::new(generic()?, p)),
                 Protocol::Demo => Arc::new(demo::Demo::new(
                     p.name.clone(),
                     &config.server.issuer,
@@ -210,6 +237,7 @@ impl Registry {
             display_name: p.display_name.clone(),
             display_name_ru: p.descriptor.display_name_ru.clone(),
             button_color: p.descriptor.button_color.clone(),
+            button_text_color: p.descriptor.button_text_color.clone(),
             is_demo: p.descriptor.protocol == Protocol::Demo,
             pkce: p.descriptor.pkce,
             default_scopes,
@@ -221,59 +249,4 @@ impl Registry {
     pub fn get(&self, name: &str) -> Option<&ConfiguredProvider> {
         self.providers.get(name)
     }
-}
-
-/// Reads a profile JSON object into an `Identity` through a descriptor's claim map. Values
-/// may be strings or numbers upstream; empty strings count as absent.
-pub fn map_claims(
-    provider: &ProviderName,
-    network: &str,
-    claims: &ClaimMap,
-    profile: &serde_json::Value,
-) -> Result<Identity, UpstreamError> {
-    let field = |path: &Option<String>| path.as_deref().and_then(|p| lookup(profile, p));
-    let provider_user_id =
-        lookup(profile, &claims.provider_user_id).ok_or_else(|| UpstreamError::Malformed {
-            network: network.to_string(),
-            detail: format!("the profile has no `{}`", claims.provider_user_id),
-        })?;
-    let email = field(&claims.email);
-    Ok(Identity {
-        provider: provider.clone(),
-        provider_user_id,
-        name: field(&claims.name),
-        given_name: field(&claims.given_name),
-        family_name: field(&claims.family_name),
-        picture: field(&claims.picture),
-        locale: field(&claims.locale),
-        gender: field(&claims.gender),
-        birthdate: field(&claims.birthdate),
-        email_verified: email.is_some() && claims.email_verified,
-        email,
-    })
-}
-
-/// A dotted path (`user.id`) into a JSON object, as a string.
-fn lookup(value: &serde_json::Value, path: &str) -> Option<String> {
-    let v = path.split('.').try_fold(value, |v, key| v.get(key))?;
-    match v {
-        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Fills in `name` from given and family names when the network gives only those.
-pub fn with_full_name(mut identity: Identity) -> Identity {
-    if identity.name.is_none() {
-        let parts: Vec<&str> = [&identity.given_name, &identity.family_name]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
-        if !parts.is_empty() {
-            identity.name = Some(parts.join(" "));
-        }
-    }
-    identity
 }

@@ -19,8 +19,9 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
-use super::{AuthorizeRequest, UpstreamError, http};
-use crate::config::{Endpoints, ProviderConfig};
+use super::descriptor::TokenAuth;
+use super::{UpstreamError, UpstreamLogin, http};
+use crate::config::ProviderConfig;
 
 type OAuthClient = oauth2::Client<
     BasicErrorResponse,
@@ -104,40 +105,68 @@ pub struct OAuth2Flow {
     network: String,
     client: OAuthClient,
     scope_separator: String,
+    /// The descriptor's fixed authorize parameters (VK's `display`, VK ID's `provider`).
+    authorize_params: Vec<(String, String)>,
     http: reqwest::Client,
 }
 
 impl OAuth2Flow {
     pub fn new(
         config: &ProviderConfig,
-        endpoints: &Endpoints,
+        authorize: &Url,
+        token: &Url,
         callback: Url,
         http: reqwest::Client,
     ) -> Self {
-        let client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
-            .set_client_secret(ClientSecret::new(
-                config.client_secret.expose_secret().to_string(),
-            ))
-            .set_auth_uri(AuthUrl::from_url(endpoints.authorize.clone()))
-            .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
+        let auth = config.descriptor.token_auth;
+        let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
+            .set_auth_uri(AuthUrl::from_url(authorize.clone()))
+            .set_token_uri(TokenUrl::from_url(token.clone()))
             .set_redirect_uri(RedirectUrl::from_url(callback))
-            .set_auth_type(AuthType::RequestBody);
+            .set_auth_type(match auth {
+                TokenAuth::ClientSecretBasic => AuthType::BasicAuth,
+                TokenAuth::ClientSecretPost | TokenAuth::None => AuthType::RequestBody,
+            });
+        // A public client sends only its id; the secret goes nowhere it is not needed.
+        if auth != TokenAuth::None {
+            client = client.set_client_secret(ClientSecret::new(
+                config.client_secret.expose_secret().to_string(),
+            ));
+        }
         OAuth2Flow {
             network: config.display_name.clone(),
             client,
             scope_separator: config.descriptor.scope_separator.clone(),
+            authorize_params: config
+                .descriptor
+                .authorize_params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             http,
         }
     }
 
-    pub fn authorize_url(&self, req: &AuthorizeRequest<'_>, extra: &[(&str, &str)]) -> Url {
-        let state = req.state.to_string();
+    pub fn network(&self) -> &str {
+        &self.network
+    }
+
+    pub fn authorize_url(
+        &self,
+        login: &UpstreamLogin<'_>,
+        scopes: &[String],
+        extra: &[(&str, &str)],
+    ) -> Url {
+        let state = login.state.to_string();
         let mut auth = self.client.authorize_url(move || CsrfToken::new(state));
-        if !req.scopes.is_empty() {
+        if !scopes.is_empty() {
             // One joined scope: networks differ in the separator (OK `;`, VK `,`).
-            auth = auth.add_scope(Scope::new(req.scopes.join(&self.scope_separator)));
+            auth = auth.add_scope(Scope::new(scopes.join(&self.scope_separator)));
         }
-        if let Some(verifier) = req.pkce_verifier {
+        for (k, v) in &self.authorize_params {
+            auth = auth.add_extra_param(k.as_str(), v.as_str());
+        }
+        if let Some(verifier) = login.pkce_verifier {
             auth = auth.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(
                 &PkceCodeVerifier::new(verifier.to_string()),
             ));
@@ -148,16 +177,21 @@ impl OAuth2Flow {
         auth.url().0
     }
 
+    /// Exchanges the code; `extra` are parameters some networks want beside it.
     pub async fn exchange(
         &self,
         code: &str,
-        pkce_verifier: Option<&str>,
+        login: &UpstreamLogin<'_>,
+        extra: &[(&str, &str)],
     ) -> Result<UpstreamToken, UpstreamError> {
         let mut request = self
             .client
             .exchange_code(AuthorizationCode::new(code.to_string()));
-        if let Some(v) = pkce_verifier {
+        if let Some(v) = login.pkce_verifier {
             request = request.set_pkce_verifier(PkceCodeVerifier::new(v.to_string()));
+        }
+        for (k, v) in extra {
+            request = request.add_extra_param(k.to_string(), v.to_string());
         }
         request
             .request_async(&Transport(self))
@@ -165,8 +199,12 @@ impl OAuth2Flow {
             .map_err(|e| match e {
                 RequestTokenError::Request(e) => e,
                 RequestTokenError::ServerResponse(e) => self.refused(match e.error_description() {
-                    Some(d) => format!("{} ({d})", e.error()),
-                    None => e.error().to_string(),
+                    Some(d) => format!(
+                        "{} ({})",
+                        http::clean(e.error().as_ref()),
+                        http::clean(d)
+                    ),
+                    None => http::clean(e.error().as_ref()),
                 }),
                 RequestTokenError::Parse(_, body) => self.explain_body(&body),
                 RequestTokenError::Other(detail) => UpstreamError::Malformed {
@@ -188,7 +226,7 @@ impl OAuth2Flow {
         let (mut status, body) = http::send(&self.network, builder).await?;
         if status.is_success() {
             if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
-                if v.get("error").is_some() || v.get("error_code").is_some() {
+                if http::describe_error(&v).is_some() {
                     status = reqwest::StatusCode::BAD_REQUEST;
                 }
             }
@@ -212,18 +250,8 @@ impl OAuth2Flow {
     /// Words for an answer that is not a token: a network-specific error object, or garbage.
     fn explain_body(&self, body: &[u8]) -> UpstreamError {
         let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        if let Some(code) = v.get("error_code") {
-            return self.refused(format!(
-                "error {code}: {}",
-                text("error_msg").unwrap_or_default()
-            ));
-        }
-        if let Some(e) = text("error") {
-            return self.refused(match text("error_description") {
-                Some(d) => format!("{e} ({d})"),
-                None => e,
-            });
+        if let Some(e) = http::describe_error(&v) {
+            return self.refused(e);
         }
         UpstreamError::Malformed {
             network: self.network.clone(),

@@ -7,12 +7,10 @@ use md5::{Digest, Md5};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use super::claims::map_claims;
 use super::descriptor::ClaimMap;
 use super::oauth2::OAuth2Flow;
-use super::{
-    AuthorizeRequest, CallbackParams, Identity, Provider, ProviderName, UpstreamError, http,
-    map_claims, with_full_name,
-};
+use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
 use crate::config::{Endpoints, ProviderConfig};
 
 /// `session_secret_key = md5(access_token + application_secret_key)`, lowercase hex.
@@ -73,7 +71,13 @@ impl Odnoklassniki {
         Odnoklassniki {
             name: config.name.clone(),
             network: config.display_name.clone(),
-            flow: OAuth2Flow::new(config, endpoints, callback, http.clone()),
+            flow: OAuth2Flow::new(
+                config,
+                &endpoints.authorize,
+                &endpoints.token,
+                callback,
+                http.clone(),
+            ),
             api_url: endpoints.userinfo.clone(),
             public_key: config.public_key.clone().unwrap_or_default(),
             secret_key: config.client_secret.clone(),
@@ -141,35 +145,24 @@ impl Odnoklassniki {
 
 #[async_trait]
 impl Provider for Odnoklassniki {
-    fn authorize_url(&self, req: &AuthorizeRequest<'_>) -> Url {
-        self.flow.authorize_url(req, &[])
+    async fn authorize_url(
+        &self,
+        login: &UpstreamLogin<'_>,
+        scopes: &[String],
+    ) -> Result<Url, UpstreamError> {
+        Ok(self.flow.authorize_url(login, scopes, &[]))
     }
 
     async fn identify(
         &self,
+        login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
-        pkce_verifier: Option<&str>,
     ) -> Result<Identity, UpstreamError> {
-        let token = self.flow.exchange(&callback.code, pkce_verifier).await?;
+        let token = self.flow.exchange(&callback.code, login, &[]).await?;
         let profile = self
             .call(token.access_token.secret(), "users.getCurrentUser")
             .await?;
-        let mut identity = map_claims(&self.name, &self.network, &self.claims, &profile)?;
-        identity.birthdate = identity.birthdate.and_then(|b| normalize_birthday(&b));
-        identity.gender = identity.gender.filter(|g| g == "male" || g == "female");
-        Ok(with_full_name(identity))
-    }
-}
-
-/// OK sends `YYYY-MM-DD`, or `MM-DD` when the person hides the year; OIDC writes the latter
-/// as `0000-MM-DD`.
-fn normalize_birthday(b: &str) -> Option<String> {
-    let parts: Vec<&str> = b.split('-').collect();
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
-    match parts.as_slice() {
-        [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2) => Some(b.to_string()),
-        [m, d] if digits(m, 2) && digits(d, 2) => Some(format!("0000-{m}-{d}")),
-        _ => None,
+        map_claims(&self.name, &self.network, &self.claims, &profile)
     }
 }
 
@@ -234,15 +227,5 @@ mod tests {
             &secret,
         );
         assert_eq!(sig, "1ac9865ec5525d3eec875173b38f4c5e");
-    }
-
-    #[test]
-    fn birthdays_become_oidc_dates() {
-        assert_eq!(
-            normalize_birthday("1990-05-17").as_deref(),
-            Some("1990-05-17")
-        );
-        assert_eq!(normalize_birthday("05-17").as_deref(), Some("0000-05-17"));
-        assert_eq!(normalize_birthday("17.05"), None);
     }
 }

@@ -4,12 +4,10 @@
 use async_trait::async_trait;
 use url::Url;
 
+use super::claims::map_claims;
 use super::descriptor::ClaimMap;
 use super::oauth2::OAuth2Flow;
-use super::{
-    AuthorizeRequest, CallbackParams, Identity, Provider, ProviderName, UpstreamError, http,
-    map_claims, with_full_name,
-};
+use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
 use crate::config::{Endpoints, ProviderConfig};
 
 const DEFAULT_API_VERSION: &str = "5.199";
@@ -34,7 +32,13 @@ impl Vk {
         Vk {
             name: config.name.clone(),
             network: config.display_name.clone(),
-            flow: OAuth2Flow::new(config, endpoints, callback, http.clone()),
+            flow: OAuth2Flow::new(
+                config,
+                &endpoints.authorize,
+                &endpoints.token,
+                callback,
+                http.clone(),
+            ),
             users_get: endpoints.userinfo.clone(),
             api_version: config
                 .descriptor
@@ -94,17 +98,22 @@ impl Vk {
 
 #[async_trait]
 impl Provider for Vk {
-    fn authorize_url(&self, req: &AuthorizeRequest<'_>) -> Url {
-        self.flow
-            .authorize_url(req, &[("display", "page"), ("v", &self.api_version)])
+    async fn authorize_url(
+        &self,
+        login: &UpstreamLogin<'_>,
+        scopes: &[String],
+    ) -> Result<Url, UpstreamError> {
+        Ok(self
+            .flow
+            .authorize_url(login, scopes, &[("v", &self.api_version)]))
     }
 
     async fn identify(
         &self,
+        login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
-        pkce_verifier: Option<&str>,
     ) -> Result<Identity, UpstreamError> {
-        let token = self.flow.exchange(&callback.code, pkce_verifier).await?;
+        let token = self.flow.exchange(&callback.code, login, &[]).await?;
         let user_id = match token.extra.get("user_id") {
             Some(serde_json::Value::Number(n)) => n.to_string(),
             Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
@@ -118,40 +127,6 @@ impl Provider for Vk {
         if let (Some(email), Some(obj)) = (token.extra.get("email"), profile.as_object_mut()) {
             obj.insert("email".into(), email.clone());
         }
-        let mut identity = map_claims(&self.name, &self.network, &self.claims, &profile)?;
-        identity.gender = identity.gender.and_then(|s| match s.as_str() {
-            "1" => Some("female".into()),
-            "2" => Some("male".into()),
-            _ => None,
-        });
-        identity.birthdate = identity.birthdate.and_then(|b| normalize_bdate(&b));
-        Ok(with_full_name(identity))
-    }
-}
-
-/// VK's `D.M.YYYY`, or `D.M` when the year is hidden, as OIDC's `YYYY-MM-DD` / `0000-MM-DD`.
-fn normalize_bdate(b: &str) -> Option<String> {
-    let parts: Vec<u32> = b
-        .split('.')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let (d, m, y) = match parts.as_slice() {
-        [d, m] => (*d, *m, 0),
-        [d, m, y] if (1000..=9999).contains(y) => (*d, *m, *y),
-        _ => return None,
-    };
-    ((1..=31).contains(&d) && (1..=12).contains(&m)).then(|| format!("{y:04}-{m:02}-{d:02}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bdate_becomes_oidc_date() {
-        assert_eq!(normalize_bdate("7.11.1993").as_deref(), Some("1993-11-07"));
-        assert_eq!(normalize_bdate("7.11").as_deref(), Some("0000-11-07"));
-        assert_eq!(normalize_bdate("31.13.1990"), None);
-        assert_eq!(normalize_bdate("x"), None);
+        map_claims(&self.name, &self.network, &self.claims, &profile)
     }
 }

@@ -102,7 +102,9 @@ static RU: Texts = Texts {
 /// A provider button on the login page.
 pub struct ProviderButton {
     pub label: String,
+    /// Background and text: `#hex` colours, checked when the descriptor was loaded.
     pub color: String,
+    pub text_color: String,
     pub href: String,
     pub demo: bool,
 }

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod balancer;
+pub mod fake_networks;
+pub mod fake_oidc;
 pub mod fake_ok;
 pub mod fake_vk;
 pub mod redis;
@@ -56,6 +58,14 @@ pub struct Options {
     /// Extra keys in the `shop` and `forum` client tables.
     pub shop_extra: String,
     pub forum_extra: String,
+    /// Extra keys in `[server]`.
+    pub server_extra: String,
+    /// Descriptor files (kind, text) written to `providers/` beside the config file.
+    pub descriptors: Vec<(String, String)>,
+    /// Extra `[providers.NAME]` tables.
+    pub extra_providers: String,
+    /// The networks the `shop` client offers.
+    pub shop_providers: Vec<String>,
 }
 
 impl Default for Options {
@@ -68,8 +78,21 @@ impl Default for Options {
             extra_toml: String::new(),
             shop_extra: String::new(),
             forum_extra: String::new(),
+            server_extra: String::new(),
+            descriptors: Vec::new(),
+            extra_providers: String::new(),
+            shop_providers: vec!["ok".into(), "vk".into()],
         }
     }
+}
+
+/// The gateway's public listener and issuer, taken before the gateway starts so that fake
+/// networks can be told its callback URLs.
+pub async fn reserve() -> (tokio::net::TcpListener, String) {
+    install_crypto();
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", public.local_addr().unwrap());
+    (public, issuer)
 }
 
 impl TestGateway {
@@ -78,9 +101,16 @@ impl TestGateway {
     }
 
     pub async fn start_with(options: Options) -> TestGateway {
-        install_crypto();
-        let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}", public.local_addr().unwrap());
+        let (public, issuer) = reserve().await;
+        Self::start_on(public, issuer, options).await
+    }
+
+    /// A gateway on a listener from `reserve`.
+    pub async fn start_on(
+        public: tokio::net::TcpListener,
+        issuer: String,
+        options: Options,
+    ) -> TestGateway {
         let mut ok_config = FakeOkConfig::new(&format!("{issuer}/callback/ok"));
         ok_config.app_has_get_email = options.ok_has_get_email;
         let ok = FakeOk::start(ok_config).await;
@@ -92,6 +122,7 @@ impl TestGateway {
 listen = "127.0.0.1:1"
 issuer = "{issuer}"
 data_dir = "data"
+{server_extra}
 
 [store]
 url = "{store_url}"
@@ -119,11 +150,13 @@ userinfo_url = "{vk_users_get}"
 [providers.demo]
 kind = "demo"
 
+{extra_providers}
+
 [clients.{SHOP}]
 name = "Shop"
 client_secret = "{SHOP_SECRET}"
 redirect_uris = ["{SHOP_REDIRECT}", "{WP_REDIRECT}"]
-providers = ["ok", "vk"]
+providers = {shop_providers:?}
 {shop_extra}
 
 [clients.{FORUM}]
@@ -140,6 +173,9 @@ redirect_uris = ["{SPA_REDIRECT}"]
             extra_toml = options.extra_toml,
             shop_extra = options.shop_extra,
             forum_extra = options.forum_extra,
+            server_extra = options.server_extra,
+            extra_providers = options.extra_providers,
+            shop_providers = options.shop_providers,
             ok_authorize = ok.authorize_url(),
             ok_token = ok.token_url(),
             ok_api = ok.api_url(),
@@ -147,6 +183,16 @@ redirect_uris = ["{SPA_REDIRECT}"]
             vk_token = vk.token_url(),
             vk_users_get = vk.users_get_url(),
         );
+        if !options.descriptors.is_empty() {
+            std::fs::create_dir(dir.path().join("providers")).unwrap();
+        }
+        for (kind, text) in &options.descriptors {
+            std::fs::write(
+                dir.path().join("providers").join(format!("{kind}.toml")),
+                text,
+            )
+            .unwrap();
+        }
         let path = dir.path().join("config.toml");
         std::fs::write(&path, config).unwrap();
         let mut instances = Vec::new();

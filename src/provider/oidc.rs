@@ -1,0 +1,405 @@
+//! The `oidc` protocol: any OpenID Connect network (Google, Microsoft Entra ID, GitLab, or
+//! one an admin names by its issuer). Endpoints come from the discovery document; the
+//! id_token is verified against the network's JWKS (signature, `iss`, `aud`, `azp`,
+//! `nonce`, expiry) before any of its claims is believed.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use url::Url;
+
+use super::claims::map_claims;
+use super::descriptor::{ClaimMap, TokenAuth};
+use super::oauth2::OAuth2Flow;
+use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
+use crate::config::{ProviderConfig, is_secure_endpoint};
+
+/// How long a discovery document is trusted before it is fetched again.
+const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+/// How long a stale document still serves when the network cannot be reached.
+const DISCOVERY_STALE: Duration = Duration::from_secs(24 * 3600);
+/// Clock skew allowed on `exp`.
+const LEEWAY: u64 = 60;
+/// Signature algorithms an id_token may use: public-key ones only, never `none` or an HMAC
+/// keyed with the client secret.
+const ALGORITHMS: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Microsoft's multi-tenant documents name the issuer with this placeholder for the
+/// person's tenant (the token's `tid`).
+const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+#[derive(Deserialize)]
+struct Metadata {
+    issuer: String,
+    authorization_endpoint: Url,
+    token_endpoint: Url,
+    userinfo_endpoint: Option<Url>,
+    jwks_uri: Url,
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+struct Discovered {
+    flow: OAuth2Flow,
+    issuer: String,
+    userinfo: Option<Url>,
+    jwks_uri: Url,
+    fetched: Instant,
+}
+
+pub struct Oidc {
+    name: ProviderName,
+    network: String,
+    /// Where the discovery document is: `{issuer}/.well-known/openid-configuration`.
+    issuer: String,
+    issuer_from_discovery: bool,
+    client_id: String,
+    claims: ClaimMap,
+    config: ProviderConfig,
+    callback: Url,
+    http: reqwest::Client,
+    discovered: RwLock<Option<Arc<Discovered>>>,
+    keys: RwLock<Arc<JwkSet>>,
+    /// One discovery or JWKS fetch at a time.
+    fetching: tokio::sync::Mutex<()>,
+}
+
+impl Oidc {
+    pub fn new(
+        config: &ProviderConfig,
+        issuer: &str,
+        callback: Url,
+        http: reqwest::Client,
+    ) -> Self {
+        Oidc {
+            name: config.name.clone(),
+            network: config.display_name.clone(),
+            issuer: issuer.trim_end_matches('/').to_string(),
+            issuer_from_discovery: config.descriptor.issuer_from_discovery,
+            client_id: config.client_id.clone(),
+            claims: config.descriptor.claims.clone(),
+            config: config.clone(),
+            callback,
+            http,
+            discovered: RwLock::new(None),
+            keys: RwLock::new(Arc::new(JwkSet { keys: Vec::new() })),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn malformed(&self, detail: impl Into<String>) -> UpstreamError {
+        UpstreamError::Malformed {
+            network: self.network.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    fn refused(&self, detail: impl Into<String>) -> UpstreamError {
+        UpstreamError::Refused {
+            network: self.network.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    fn cached(&self) -> Option<Arc<Discovered>> {
+        self.discovered
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The discovery document, fetched at first use and again after an hour. A stale one
+    /// keeps serving for a day while the network cannot be reached.
+    async fn discovery(&self) -> Result<Arc<Discovered>, UpstreamError> {
+        let fresh = |d: &Arc<Discovered>| d.fetched.elapsed() < DISCOVERY_TTL;
+        if let Some(d) = self.cached().filter(fresh) {
+            return Ok(d);
+        }
+        let _one = self.fetching.lock().await;
+        if let Some(d) = self.cached().filter(fresh) {
+            return Ok(d);
+        }
+        match self.fetch_discovery().await {
+            Ok(d) => {
+                let d = Arc::new(d);
+                *self.discovered.write().unwrap_or_else(|e| e.into_inner()) = Some(d.clone());
+                Ok(d)
+            }
+            Err(e) => match self.cached() {
+                Some(stale) if stale.fetched.elapsed() < DISCOVERY_STALE => {
+                    tracing::warn!(provider = %self.name, error = %e, "using the last discovery document");
+                    Ok(stale)
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
+    async fn fetch_discovery(&self) -> Result<Discovered, UpstreamError> {
+        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        let (status, body) = http::send(&self.network, self.http.get(&url)).await?;
+        if !status.is_success() {
+            return Err(self.refused(format!(
+                "its discovery document answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        let meta: Metadata = serde_json::from_slice(&body)
+            .map_err(|e| self.malformed(format!("its discovery document is invalid: {e}")))?;
+        if meta.issuer.trim_end_matches('/') != self.issuer && !self.issuer_from_discovery {
+            return Err(self.malformed(format!(
+                "its discovery document names the issuer {:?}, not {:?}",
+                meta.issuer, self.issuer
+            )));
+        }
+        for (what, url) in [
+            ("authorization_endpoint", Some(&meta.authorization_endpoint)),
+            ("token_endpoint", Some(&meta.token_endpoint)),
+            ("userinfo_endpoint", meta.userinfo_endpoint.as_ref()),
+            ("jwks_uri", Some(&meta.jwks_uri)),
+        ] {
+            if url.is_some_and(|u| !is_secure_endpoint(u)) {
+                return Err(self.malformed(format!("its {what} is not https")));
+            }
+        }
+        // Basic is every provider's default (OIDC Discovery §3); post only when it is the
+        // sole method offered.
+        let mut config = self.config.clone();
+        config.descriptor.token_auth = match meta.token_endpoint_auth_methods_supported {
+            Some(m)
+                if !m.iter().any(|m| m == "client_secret_basic")
+                    && m.iter().any(|m| m == "client_secret_post") =>
+            {
+                TokenAuth::ClientSecretPost
+            }
+            _ => TokenAuth::ClientSecretBasic,
+        };
+        let flow = OAuth2Flow::new(
+            &config,
+            &meta.authorization_endpoint,
+            &meta.token_endpoint,
+            self.callback.clone(),
+            self.http.clone(),
+        );
+        Ok(Discovered {
+            flow,
+            issuer: meta.issuer,
+            userinfo: meta.userinfo_endpoint,
+            jwks_uri: meta.jwks_uri,
+            fetched: Instant::now(),
+        })
+    }
+
+    /// The key that signed a token: from the cached JWKS, or from a fresh copy when the
+    /// network has rotated its keys since.
+    async fn key(&self, d: &Discovered, kid: Option<&str>) -> Result<Jwk, UpstreamError> {
+        let find = |set: &JwkSet| -> Option<Jwk> {
+            match kid {
+                Some(kid) => set.find(kid).cloned(),
+                None if set.keys.len() == 1 => set.keys.first().cloned(),
+                None => None,
+            }
+        };
+        let cached = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(k) = find(&cached) {
+            return Ok(k);
+        }
+        let _one = self.fetching.lock().await;
+        let (status, body) = http::send(&self.network, self.http.get(d.jwks_uri.clone())).await?;
+        if !status.is_success() {
+            return Err(self.refused(format!("its JWKS answered HTTP {}", status.as_u16())));
+        }
+        // Keys of types this gateway cannot use are skipped, not fatal.
+        let raw: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| self.malformed("its JWKS is not JSON"))?;
+        let keys = raw
+            .get("keys")
+            .and_then(|k| k.as_array())
+            .ok_or_else(|| self.malformed("its JWKS has no keys"))?
+            .iter()
+            .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+            .collect();
+        let set = Arc::new(JwkSet { keys });
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = set.clone();
+        find(&set)
+            .ok_or_else(|| self.refused("the id_token is signed with a key it does not publish"))
+    }
+
+    /// Verifies the id_token and returns its claims.
+    async fn verify(
+        &self,
+        d: &Discovered,
+        id_token: &str,
+        nonce: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, UpstreamError> {
+        let header = jsonwebtoken::decode_header(id_token)
+            .map_err(|_| self.malformed("the id_token is not a signed JWT"))?;
+        if !ALGORITHMS.contains(&header.alg) {
+            return Err(self.refused(format!(
+                "the id_token is signed with {:?}, which is not allowed",
+                header.alg
+            )));
+        }
+        let jwk = self.key(d, header.kid.as_deref()).await?;
+        let family_fits = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => matches!(
+                header.alg,
+                Algorithm::RS256
+                    | Algorithm::RS384
+                    | Algorithm::RS512
+                    | Algorithm::PS256
+                    | Algorithm::PS384
+                    | Algorithm::PS512
+            ),
+            AlgorithmParameters::EllipticCurve(_) => {
+                matches!(header.alg, Algorithm::ES256 | Algorithm::ES384)
+            }
+            AlgorithmParameters::OctetKeyPair(_) => header.alg == Algorithm::EdDSA,
+            _ => false,
+        };
+        let alg_fits = jwk
+            .common
+            .key_algorithm
+            .is_none_or(|a| a.to_string() == format!("{:?}", header.alg));
+        let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
+        if !(family_fits && alg_fits && for_signing) {
+            return Err(self.refused("the id_token's algorithm does not match its key"));
+        }
+        let key =
+            DecodingKey::from_jwk(&jwk).map_err(|_| self.malformed("its JWKS key is unusable"))?;
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = LEEWAY;
+        validation.set_audience(&[&self.client_id]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            id_token,
+            &key,
+            &validation,
+        )
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind::*;
+            match e.kind() {
+                InvalidSignature => self.refused("the id_token's signature is invalid"),
+                ExpiredSignature => self.refused("the id_token has expired"),
+                InvalidAudience => self.refused("the id_token is for another client"),
+                MissingRequiredClaim(c) => self.malformed(format!("the id_token has no `{c}`")),
+                _ => self.malformed("the id_token cannot be read"),
+            }
+        })?;
+        let claims = data.claims;
+        let text = |k: &str| claims.get(k).and_then(|v| v.as_str());
+        let expected_iss = if d.issuer.contains(TENANT_PLACEHOLDER) {
+            let tid = text("tid").ok_or_else(|| self.malformed("the id_token has no `tid`"))?;
+            d.issuer.replace(TENANT_PLACEHOLDER, tid)
+        } else {
+            d.issuer.clone()
+        };
+        if text("iss") != Some(expected_iss.as_str()) {
+            return Err(self.refused("the id_token is from another issuer"));
+        }
+        let audiences = claims
+            .get("aud")
+            .and_then(|a| a.as_array())
+            .map_or(1, Vec::len);
+        match text("azp") {
+            Some(azp) if azp != self.client_id => {
+                return Err(self.refused("the id_token was issued to another client"));
+            }
+            None if audiences > 1 => {
+                return Err(self.refused("the id_token has several audiences and no `azp`"));
+            }
+            _ => {}
+        }
+        if text("nonce") != Some(nonce) {
+            return Err(self.refused("the id_token's nonce is not this login's"));
+        }
+        Ok(claims)
+    }
+
+    /// The userinfo endpoint's claims, which must be about the id_token's subject.
+    async fn userinfo(
+        &self,
+        url: &Url,
+        access_token: &str,
+        sub: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, UpstreamError> {
+        let request = self
+            .http
+            .get(url.clone())
+            .bearer_auth(access_token)
+            .header(reqwest::header::ACCEPT, "application/json");
+        let (status, body) = http::send(&self.network, request).await?;
+        if !status.is_success() {
+            return Err(self.refused(format!("userinfo answered HTTP {}", status.as_u16())));
+        }
+        let value = http::json(&self.network, &body)?;
+        if value.get("sub").and_then(|s| s.as_str()) != Some(sub) {
+            return Err(self.refused("userinfo answered for another subject"));
+        }
+        match value {
+            serde_json::Value::Object(map) => Ok(map),
+            _ => Err(self.malformed("userinfo is not a JSON object")),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for Oidc {
+    async fn authorize_url(
+        &self,
+        login: &UpstreamLogin<'_>,
+        scopes: &[String],
+    ) -> Result<Url, UpstreamError> {
+        let d = self.discovery().await?;
+        Ok(d.flow
+            .authorize_url(login, scopes, &[("nonce", login.nonce)]))
+    }
+
+    async fn identify(
+        &self,
+        login: &UpstreamLogin<'_>,
+        callback: &CallbackParams,
+    ) -> Result<Identity, UpstreamError> {
+        let d = self.discovery().await?;
+        let token = d.flow.exchange(&callback.code, login, &[]).await?;
+        let id_token = token
+            .extra
+            .get("id_token")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| self.malformed("the token answer has no id_token"))?;
+        let mut claims = self.verify(&d, id_token, login.nonce).await?;
+        if let Some(url) = &d.userinfo {
+            let sub = claims
+                .get("sub")
+                .and_then(|s| s.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let more = self
+                .userinfo(url, token.access_token.secret(), &sub)
+                .await?;
+            // The signed id_token wins; userinfo only fills in what it lacks.
+            for (k, v) in more {
+                claims.entry(k).or_insert(v);
+            }
+        }
+        map_claims(
+            &self.name,
+            &self.network,
+            &self.claims,
+            &serde_json::Value::Object(claims),
+        )
+    }
+}
