@@ -699,14 +699,18 @@ impl Ctx<'_> {
         }
         let is_oidc = descriptor.protocol == Protocol::Oidc;
         for (field, given) in [
-            ("issuer", p.issuer.is_some()),
-            ("tenant", p.tenant.is_some()),
+            (
+                self.written(&key, &["issuer", "base_url"]),
+                p.issuer.is_some(),
+            ),
+            (format!("{key}.tenant"), p.tenant.is_some()),
         ] {
             if given && !is_oidc {
+                let name = field.rsplit('.').next().unwrap_or_default();
                 return Err(self.err(
-                    &format!("{key}.{field}"),
+                    &field,
                     format!(
-                        "{field} is only for OpenID Connect providers (kind `{kind}` is not one)"
+                        "{name} is only for OpenID Connect providers (kind `{kind}` is not one)"
                     ),
                 ));
             }
@@ -814,7 +818,7 @@ impl Ctx<'_> {
         issuer: Option<Env>,
         tenant: Option<Env>,
     ) -> Result<String, ConfigError> {
-        let field = format!("{key}.issuer");
+        let field = self.written(key, &["issuer", "base_url"]);
         let template = issuer
             .map(|i| i.0)
             .or_else(|| descriptor.issuer.clone())
@@ -824,6 +828,7 @@ impl Ctx<'_> {
                     format!("missing `issuer` (kind `{kind}` is OpenID Connect; its discovery document is at ISSUER/.well-known/openid-configuration)"),
                 )
             })?;
+        let given_tenant = tenant.is_some();
         let tenant = tenant
             .map(|t| t.0)
             .or_else(|| descriptor.default_tenant.clone());
@@ -842,6 +847,12 @@ impl Ctx<'_> {
             }
             (true, None) => {
                 return Err(self.err(key, "missing `tenant` (the issuer names `{tenant}`)"));
+            }
+            (false, Some(_)) if given_tenant => {
+                return Err(self.err(
+                    &format!("{key}.tenant"),
+                    format!("kind `{kind}` has no tenants (its issuer names no `{{tenant}}`)"),
+                ));
             }
             (false, _) => template,
         };

@@ -1093,3 +1093,266 @@ fn demo_provider_is_refused_behind_a_public_issuer() {
         &["allowed only while the issuer is a loopback address"],
     );
 }
+
+// ---- provider catalogue: kinds, issuer, tenant, descriptors ----
+
+/// `BASE` with one more provider table appended.
+fn base_plus(table: &str) -> String {
+    format!("{BASE}\n{table}")
+}
+
+#[test]
+fn issuer_and_tenant_are_refused_on_a_provider_that_is_not_oidc() {
+    let text = base_with(
+        "public_key = \"CBAFJIICABABABABA\"",
+        "public_key = \"CBAFJIICABABABABA\"\nissuer = \"https://example.com\"",
+    );
+    check_fails(
+        &text,
+        "issuer = \"https://example.com\"",
+        "providers.ok.issuer",
+        &["issuer is only for OpenID Connect providers (kind `ok` is not one)"],
+    );
+    let text = base_with(
+        "client_secret = \"vk-secret-Zx81\"",
+        "client_secret = \"vk-secret-Zx81\"\ntenant = \"common\"",
+    );
+    check_fails(
+        &text,
+        "tenant = ",
+        "providers.vk.tenant",
+        &["tenant is only for OpenID Connect providers (kind `vk` is not one)"],
+    );
+}
+
+#[test]
+fn oidc_without_an_issuer_is_refused_at_its_table() {
+    let text = base_plus(
+        "[providers.idp]\nkind = \"oidc\"\nclient_id = \"idp-app\"\nclient_secret = \"idp-secret\"\n",
+    );
+    check_fails(
+        &text,
+        "[providers.idp]",
+        "providers.idp",
+        &["missing `issuer` (kind `oidc` is OpenID Connect"],
+    );
+}
+
+#[test]
+fn oidc_issuer_must_be_https_unless_loopback_and_without_a_query() {
+    let idp = |issuer: &str| {
+        base_plus(&format!(
+            "[providers.idp]\nkind = \"oidc\"\nissuer = \"{issuer}\"\nclient_id = \"idp-app\"\nclient_secret = \"idp-secret\"\n"
+        ))
+    };
+    check_fails(
+        &idp("http://idp.example.com"),
+        "issuer = \"http://idp",
+        "providers.idp.issuer",
+        &["\"http://idp.example.com\" must be https (http only for loopback addresses)"],
+    );
+    check_fails(
+        &idp("https://idp.example.com/?realm=x"),
+        "issuer = \"https://idp",
+        "providers.idp.issuer",
+        &["an issuer has no query or fragment"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "config.toml",
+        &idp("http://127.0.0.1:9000/realms/x"),
+    );
+    assert_success(&check(dir.path(), &config));
+}
+
+#[test]
+fn microsoft_tenant_must_be_a_name_or_id() {
+    let text = base_plus(
+        "[providers.ms]\nkind = \"microsoft\"\nclient_id = \"ms-app\"\nclient_secret = \"ms-secret\"\ntenant = \"bad tenant/../x\"\n",
+    );
+    check_fails(
+        &text,
+        "tenant = ",
+        "providers.ms.tenant",
+        &["\"bad tenant/../x\" is not a tenant name or id"],
+    );
+}
+
+#[test]
+fn vkid_needs_no_client_secret_but_yandex_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "config.toml",
+        &base_plus("[providers.vkid]\nclient_id = \"52345678\"\n"),
+    );
+    let out = check(dir.path(), &config);
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains(
+            "  vkid (kind vkid): VK ID\n    redirect URI: http://127.0.0.1:8080/callback/vkid\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
+
+    let text = base_plus("[providers.yandex]\nclient_id = \"ya-app\"\n");
+    check_fails(
+        &text,
+        "[providers.yandex]",
+        "providers.yandex",
+        &["missing `client_secret`", "`client_secret_file`"],
+    );
+}
+
+#[test]
+fn base_url_is_an_alias_of_issuer() {
+    for (kind, name) in [("gitlab", "GitLab"), ("oidc", "OpenID Connect")] {
+        let dir = tempfile::tempdir().unwrap();
+        // kind "oidc" has no issuer of its own: only the alias can have supplied one.
+        let text = base_plus(&format!(
+            "[providers.git]\nkind = \"{kind}\"\nbase_url = \"https://gitlab.example.com\"\nclient_id = \"gl-app\"\nclient_secret = \"gl-secret\"\n"
+        ));
+        let config = write(dir.path(), "config.toml", &text);
+        let out = check(dir.path(), &config);
+        assert_success(&out);
+        assert!(
+            stdout(&out).contains(&format!("  git (kind {kind}): {name}\n")),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
+
+#[test]
+fn a_local_descriptor_is_checked_beyond_its_types() {
+    let descriptor = |top: &str, claims: &str| {
+        format!(
+            "protocol = \"oauth2\"
+display_name = \"My net\"
+authorize_url = \"https://mynet.example/authorize\"
+token_url = \"https://mynet.example/token\"
+userinfo_url = \"https://mynet.example/me\"
+{top}
+[claims]
+provider_user_id = \"id\"
+{claims}"
+        )
+    };
+    let text = base_plus(
+        "[providers.my]\nkind = \"mynet\"\nclient_id = \"my-app\"\nclient_secret = \"my-secret\"\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "config.toml", &text);
+    // The descriptor as such is fine, so each refusal below is down to the one line added.
+    write(dir.path(), "providers/mynet.toml", &descriptor("", ""));
+    let out = check(dir.path(), &config);
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("  my (kind mynet): My net\n"),
+        "{}",
+        stdout(&out)
+    );
+
+    let desc = dir.path().join("providers").join("mynet.toml");
+    for (top, claims, gist) in [
+        (
+            "button_color = \"red; background: url(x)\"",
+            "",
+            "button_color: \"red; background: url(x)\" is not a colour",
+        ),
+        (
+            "userinfo_token = \"form\"",
+            "",
+            "userinfo_token = \"form\" needs userinfo_method = \"post\"",
+        ),
+        (
+            "token_auth = \"none\"",
+            "",
+            "token_auth = \"none\" needs pkce = true",
+        ),
+        (
+            "",
+            "picture = \"https://x/{a\"",
+            "claims.picture: \"https://x/{a\"",
+        ),
+    ] {
+        write(dir.path(), "providers/mynet.toml", &descriptor(top, claims));
+        let out = check(dir.path(), &config);
+        assert_config_error(
+            &out,
+            &config,
+            line_of(&text, "kind = \"mynet\""),
+            "providers.my.kind",
+            &[&format!("descriptor {}: {gist}", desc.display())],
+        );
+    }
+}
+
+#[test]
+fn check_lists_every_shipped_kind_with_its_redirect_uri() {
+    let mut text = BASE.to_string();
+    let kinds = [
+        ("vkid", "VK ID"),
+        ("yandex", "Yandex ID"),
+        ("mailru", "Mail.ru"),
+        ("google", "Google"),
+        ("microsoft", "Microsoft"),
+        ("gitlab", "GitLab"),
+        ("github", "GitHub"),
+        ("facebook", "Facebook"),
+        ("x", "X"),
+    ];
+    for (kind, _) in kinds {
+        text += &format!(
+            "\n[providers.{kind}]\nclient_id = \"{kind}-app\"\nclient_secret = \"{kind}-secret\"\n"
+        );
+    }
+    text += "\n[providers.corp]\nkind = \"oidc\"\nissuer = \"https://sso.corp.example\"\nclient_id = \"corp-app\"\nclient_secret = \"corp-secret\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "config.toml", &text);
+    let out = check(dir.path(), &config);
+    assert_success(&out);
+    let mut listed =
+        String::from("Providers (register the redirect URI in each network's app settings):\n");
+    for (name, kind, display) in [("ok", "ok", "OK"), ("vk", "vk", "VK")]
+        .into_iter()
+        .chain(kinds.map(|(k, d)| (k, k, d)))
+        .chain([("corp", "oidc", "OpenID Connect")])
+    {
+        listed += &format!(
+            "  {name} (kind {kind}): {display}\n    redirect URI: http://127.0.0.1:8080/callback/{name}\n"
+        );
+    }
+    listed += "\nClients:\n";
+    assert!(stdout(&out).contains(&listed), "{}", stdout(&out));
+}
+
+#[test]
+fn base_url_errors_name_the_key_as_written_and_a_stray_tenant_is_refused() {
+    let gitlab = "[providers.gl]\nkind = \"gitlab\"\nclient_id = \"c\"\nclient_secret = \"s\"\nbase_url = \"http://gitlab.example.com\"\n";
+    let text = base_plus(gitlab);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(dir.path(), "config.toml", &text);
+    let out = check(dir.path(), &config);
+    assert_config_error(
+        &out,
+        &config,
+        line_of(&text, "base_url = "),
+        "providers.gl.base_url",
+        &["must be https"],
+    );
+
+    let google = "[providers.g]\nkind = \"google\"\nclient_id = \"c\"\nclient_secret = \"s\"\ntenant = \"x\"\n";
+    let text = base_plus(google);
+    let config = write(dir.path(), "config.toml", &text);
+    let out = check(dir.path(), &config);
+    assert_config_error(
+        &out,
+        &config,
+        line_of(&text, "tenant = "),
+        "providers.g.tenant",
+        &["kind `google` has no tenants"],
+    );
+}

@@ -199,11 +199,7 @@ impl OAuth2Flow {
             .map_err(|e| match e {
                 RequestTokenError::Request(e) => e,
                 RequestTokenError::ServerResponse(e) => self.refused(match e.error_description() {
-                    Some(d) => format!(
-                        "{} ({})",
-                        http::clean(e.error().as_ref()),
-                        http::clean(d)
-                    ),
+                    Some(d) => format!("{} ({})", http::clean(e.error().as_ref()), http::clean(d)),
                     None => http::clean(e.error().as_ref()),
                 }),
                 RequestTokenError::Parse(_, body) => self.explain_body(&body),
