@@ -678,7 +678,7 @@ impl Ctx<'_> {
                     )
                 })?;
                 // Secrets, codes and tokens travel to these endpoints.
-                if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback(&url)) {
+                if !is_secure_endpoint(&url) {
                     return Err(self.err(
                         &format!("{key}.{field}"),
                         format!("{:?} must be https (http only for loopback addresses)", v.0),
@@ -695,6 +695,12 @@ impl Ctx<'_> {
             descriptor.api_version = Some(v.0);
         }
         for (k, v) in p.authorize_params.unwrap_or_default() {
+            if RESERVED_AUTHORIZE_PARAMS.contains(&k.as_str()) {
+                return Err(self.err(
+                    &format!("{key}.authorize_params"),
+                    format!("`{k}` is set by the gateway itself"),
+                ));
+            }
             descriptor.authorize_params.insert(k, v.0);
         }
         let is_oidc = descriptor.protocol == Protocol::Oidc;
@@ -727,7 +733,7 @@ impl Ctx<'_> {
             p.client_secret_file,
         )?;
         let needs_app = descriptor.protocol != Protocol::Demo;
-        let public_client = descriptor.token_auth == TokenAuth::None;
+        let public_client = descriptor.token_auth == Some(TokenAuth::None);
         if !needs_app && !self.issuer_is_loopback {
             return Err(self.err(
                 &key,
@@ -786,6 +792,17 @@ impl Ctx<'_> {
             }
             _ => None,
         };
+        // A descriptor file is the admin's too: its endpoints get the same rule as overrides.
+        if let Some(e) = &endpoints {
+            for url in [&e.authorize, &e.token, &e.userinfo] {
+                if !is_secure_endpoint(url) {
+                    return Err(self.err(
+                        &format!("{key}.kind"),
+                        format!("descriptor `{kind}`: {url} must be https (http only for loopback addresses)"),
+                    ));
+                }
+            }
+        }
         let display_name = p
             .display_name
             .map_or_else(|| descriptor.display_name.clone(), |d| d.0);
@@ -972,6 +989,18 @@ impl Ctx<'_> {
         })
     }
 }
+
+/// Authorize parameters the gateway sets for every login; a fixed value would break it.
+const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
 
 /// Where secrets, codes and tokens may travel: https, or http to this machine.
 pub fn is_secure_endpoint(url: &Url) -> bool {

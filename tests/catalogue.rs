@@ -598,6 +598,11 @@ async fn google_logs_in_through_discovery_with_a_verified_id_token() {
     let authorize = fake.last_authorize_params();
     assert!(has(&authorize, "code_challenge_method", "S256"));
     assert_eq!(get(&authorize, "scope"), Some("openid profile email"));
+    // Google offers client_secret_post, which the gateway prefers (Entra ID needs it).
+    assert_eq!(
+        get(&fake.last_token_params(), "client_secret"),
+        Some(fake.client_secret())
+    );
     // The gateway's own nonce upstream, never the site's.
     assert!(get(&authorize, "nonce").is_some_and(|n| n.len() >= 32 && n != "site-nonce"));
     assert_eq!(claims["nonce"], "site-nonce");

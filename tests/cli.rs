@@ -1356,3 +1356,37 @@ fn base_url_errors_name_the_key_as_written_and_a_stray_tenant_is_refused() {
         &["kind `google` has no tenants"],
     );
 }
+
+#[test]
+fn descriptor_endpoints_must_be_https_and_authorize_params_cannot_replace_the_gateways() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "providers/plain.toml",
+        "protocol = \"oauth2\"\ndisplay_name = \"Plain\"\nauthorize_url = \"https://plain.example/authorize\"\ntoken_url = \"http://plain.example/token\"\nuserinfo_url = \"https://plain.example/me\"\n[claims]\nprovider_user_id = \"id\"\n",
+    );
+    let text =
+        base_plus("[providers.p]\nkind = \"plain\"\nclient_id = \"a\"\nclient_secret = \"s\"\n");
+    let config = write(dir.path(), "config.toml", &text);
+    let out = check(dir.path(), &config);
+    assert_config_error(
+        &out,
+        &config,
+        line_of(&text, "kind = \"plain\""),
+        "providers.p.kind",
+        &["descriptor `plain`: http://plain.example/token must be https"],
+    );
+
+    let text = base_plus(
+        "[providers.v]\nkind = \"vkid\"\nclient_id = \"a\"\nauthorize_params = { redirect_uri = \"https://evil.example/\" }\n",
+    );
+    let config = write(dir.path(), "config.toml", &text);
+    let out = check(dir.path(), &config);
+    assert_config_error(
+        &out,
+        &config,
+        line_of(&text, "authorize_params = "),
+        "providers.v.authorize_params",
+        &["`redirect_uri` is set by the gateway itself"],
+    );
+}

@@ -81,7 +81,7 @@ fn render(value: &serde_json::Value, template: &str) -> Option<String> {
         let piece = lookup(value, &rest[start + 1..end])?;
         // A value must not lead a template URL elsewhere (`..`, `?`, `#`); a `/` within a
         // path is fine (Yandex avatar ids hold one).
-        if piece.contains(['?', '#', '\\', '@'])
+        if piece.contains(['?', '#', '\\', '@', '%'])
             || piece.contains("..")
             || piece.contains(char::is_whitespace)
         {

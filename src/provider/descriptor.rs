@@ -103,8 +103,8 @@ pub struct Descriptor {
     /// Whether the network takes PKCE (S256) on its authorize and token endpoints.
     #[serde(default)]
     pub pkce: bool,
-    #[serde(default)]
-    pub token_auth: TokenAuth,
+    /// Unset: `client_secret_post`, or for OpenID Connect what its discovery document offers.
+    pub token_auth: Option<TokenAuth>,
     /// Fixed parameters added to the authorize URL.
     #[serde(default)]
     pub authorize_params: BTreeMap<String, String>,
@@ -258,7 +258,7 @@ impl Descriptor {
         if self.userinfo_token == TokenPlacement::Form && self.userinfo_method != HttpMethod::Post {
             return Err("userinfo_token = \"form\" needs userinfo_method = \"post\"".into());
         }
-        if self.token_auth == TokenAuth::None && !self.pkce {
+        if self.token_auth == Some(TokenAuth::None) && !self.pkce {
             return Err("token_auth = \"none\" needs pkce = true".into());
         }
         for (key, path) in self.claims.paths() {

@@ -73,11 +73,13 @@ fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
     enum N {
         Num(u64),
         Str(String),
+        // `3599.0`, `-1`: a lifetime the gateway does not use is no reason to fail a login.
+        Other(serde::de::IgnoredAny),
     }
     Ok(match Option::<N>::deserialize(d)? {
         Some(N::Num(n)) => Some(n),
         Some(N::Str(s)) => s.trim().parse().ok(),
-        None => None,
+        Some(N::Other(_)) | None => None,
     })
 }
 
@@ -118,7 +120,7 @@ impl OAuth2Flow {
         callback: Url,
         http: reqwest::Client,
     ) -> Self {
-        let auth = config.descriptor.token_auth;
+        let auth = config.descriptor.token_auth.unwrap_or_default();
         let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(authorize.clone()))
             .set_token_uri(TokenUrl::from_url(token.clone()))

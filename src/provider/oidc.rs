@@ -72,9 +72,15 @@ pub struct Oidc {
     callback: Url,
     http: reqwest::Client,
     discovered: RwLock<Option<Arc<Discovered>>>,
-    keys: RwLock<Arc<JwkSet>>,
-    /// One discovery or JWKS fetch at a time.
-    fetching: tokio::sync::Mutex<()>,
+    keys: RwLock<Arc<Keys>>,
+    /// One discovery or JWKS fetch at a time; holds when and why the last discovery failed.
+    fetching: tokio::sync::Mutex<Option<(Instant, String)>>,
+}
+
+struct Keys {
+    set: JwkSet,
+    /// `None`: never fetched.
+    fetched: Option<Instant>,
 }
 
 impl Oidc {
@@ -95,8 +101,11 @@ impl Oidc {
             callback,
             http,
             discovered: RwLock::new(None),
-            keys: RwLock::new(Arc::new(JwkSet { keys: Vec::new() })),
-            fetching: tokio::sync::Mutex::new(()),
+            keys: RwLock::new(Arc::new(Keys {
+                set: JwkSet { keys: Vec::new() },
+                fetched: None,
+            })),
+            fetching: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -128,23 +137,46 @@ impl Oidc {
         if let Some(d) = self.cached().filter(fresh) {
             return Ok(d);
         }
-        let _one = self.fetching.lock().await;
+        let waiting_since = Instant::now();
+        let mut last_failure = self.fetching.lock().await;
         if let Some(d) = self.cached().filter(fresh) {
             return Ok(d);
         }
+        let stale = self
+            .cached()
+            .filter(|d| d.fetched.elapsed() < DISCOVERY_STALE);
+        // Logins that queued behind a fetch that failed share its answer instead of each
+        // waiting out another timeout; later ones try again.
+        if let Some((at, detail)) = last_failure.as_ref() {
+            if *at >= waiting_since {
+                return stale.ok_or_else(|| UpstreamError::Unavailable {
+                    network: self.network.clone(),
+                    detail: detail.clone(),
+                });
+            }
+        }
         match self.fetch_discovery().await {
             Ok(d) => {
+                *last_failure = None;
                 let d = Arc::new(d);
                 *self.discovered.write().unwrap_or_else(|e| e.into_inner()) = Some(d.clone());
                 Ok(d)
             }
-            Err(e) => match self.cached() {
-                Some(stale) if stale.fetched.elapsed() < DISCOVERY_STALE => {
-                    tracing::warn!(provider = %self.name, error = %e, "using the last discovery document");
-                    Ok(stale)
+            Err(e) => {
+                let detail = match &e {
+                    UpstreamError::Unavailable { detail, .. }
+                    | UpstreamError::Refused { detail, .. }
+                    | UpstreamError::Malformed { detail, .. } => detail.clone(),
+                };
+                *last_failure = Some((Instant::now(), detail));
+                match stale {
+                    Some(stale) => {
+                        tracing::warn!(provider = %self.name, error = %e, "using the last discovery document");
+                        Ok(stale)
+                    }
+                    None => Err(e),
                 }
-                _ => Err(e),
-            },
+            }
         }
     }
 
@@ -165,28 +197,34 @@ impl Oidc {
                 meta.issuer, self.issuer
             )));
         }
+        // http only on this machine, and only for an issuer that is itself on this machine:
+        // a remote document must not send secrets to a local service in clear text.
+        let local_issuer = Url::parse(&self.issuer).is_ok_and(|u| u.scheme() == "http");
         for (what, url) in [
             ("authorization_endpoint", Some(&meta.authorization_endpoint)),
             ("token_endpoint", Some(&meta.token_endpoint)),
             ("userinfo_endpoint", meta.userinfo_endpoint.as_ref()),
             ("jwks_uri", Some(&meta.jwks_uri)),
         ] {
-            if url.is_some_and(|u| !is_secure_endpoint(u)) {
+            let safe = |u: &Url| u.scheme() == "https" || (local_issuer && is_secure_endpoint(u));
+            if url.is_some_and(|u| !safe(u)) {
                 return Err(self.malformed(format!("its {what} is not https")));
             }
         }
-        // Basic is every provider's default (OIDC Discovery §3); post only when it is the
-        // sole method offered.
+        // The descriptor's choice, else post when offered (Entra ID compares Basic credentials
+        // without form-decoding them, and its secrets hold `~`), else Basic, every provider's
+        // default (OIDC Discovery §3).
         let mut config = self.config.clone();
-        config.descriptor.token_auth = match meta.token_endpoint_auth_methods_supported {
-            Some(m)
-                if !m.iter().any(|m| m == "client_secret_basic")
-                    && m.iter().any(|m| m == "client_secret_post") =>
-            {
-                TokenAuth::ClientSecretPost
-            }
-            _ => TokenAuth::ClientSecretBasic,
+        let offered = |m: &str| {
+            meta.token_endpoint_auth_methods_supported
+                .as_ref()
+                .is_some_and(|all| all.iter().any(|x| x == m))
         };
+        config.descriptor.token_auth = Some(match config.descriptor.token_auth {
+            Some(chosen) => chosen,
+            None if offered("client_secret_post") => TokenAuth::ClientSecretPost,
+            None => TokenAuth::ClientSecretBasic,
+        });
         let flow = OAuth2Flow::new(
             &config,
             &meta.authorization_endpoint,
@@ -213,11 +251,19 @@ impl Oidc {
                 None => None,
             }
         };
+        // Keys are re-read after the discovery TTL, so a key the network withdrew stops
+        // being trusted.
+        let usable = |keys: &Keys| keys.fetched.is_some_and(|t| t.elapsed() < DISCOVERY_TTL);
         let cached = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(k) = find(&cached) {
+        if let Some(k) = find(&cached.set).filter(|_| usable(&cached)) {
             return Ok(k);
         }
         let _one = self.fetching.lock().await;
+        // Another login may have fetched them while this one waited.
+        let cached = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(k) = find(&cached.set).filter(|_| usable(&cached)) {
+            return Ok(k);
+        }
         let (status, body) = http::send(&self.network, self.http.get(d.jwks_uri.clone())).await?;
         if !status.is_success() {
             return Err(self.refused(format!("its JWKS answered HTTP {}", status.as_u16())));
@@ -232,9 +278,12 @@ impl Oidc {
             .iter()
             .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
             .collect();
-        let set = Arc::new(JwkSet { keys });
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = set.clone();
-        find(&set)
+        let fetched = Arc::new(Keys {
+            set: JwkSet { keys },
+            fetched: Some(Instant::now()),
+        });
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = fetched.clone();
+        find(&fetched.set)
             .ok_or_else(|| self.refused("the id_token is signed with a key it does not publish"))
     }
 
@@ -343,7 +392,10 @@ impl Oidc {
             .header(reqwest::header::ACCEPT, "application/json");
         let (status, body) = http::send(&self.network, request).await?;
         if !status.is_success() {
-            return Err(self.refused(format!("userinfo answered HTTP {}", status.as_u16())));
+            // The verified id_token suffices; userinfo only adds to it (Microsoft's takes
+            // only Graph tokens, which an extra scope can prevent).
+            tracing::warn!(provider = %self.name, status = status.as_u16(), "userinfo failed; using the id_token's claims alone");
+            return Ok(serde_json::Map::new());
         }
         let value = http::json(&self.network, &body)?;
         if value.get("sub").and_then(|s| s.as_str()) != Some(sub) {
