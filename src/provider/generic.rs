@@ -61,17 +61,11 @@ impl Generic {
     }
 
     pub fn malformed(&self, detail: impl Into<String>) -> UpstreamError {
-        UpstreamError::Malformed {
-            network: self.network().to_string(),
-            detail: detail.into(),
-        }
+        UpstreamError::malformed(self.network(), detail)
     }
 
     pub fn refused(&self, detail: impl Into<String>) -> UpstreamError {
-        UpstreamError::Refused {
-            network: self.network().to_string(),
-            detail: detail.into(),
-        }
+        UpstreamError::refused(self.network(), detail)
     }
 
     /// The profile call, with `extra` parameters beside the descriptor's.

@@ -94,6 +94,31 @@ pub enum UpstreamError {
     Malformed { network: String, detail: String },
 }
 
+impl UpstreamError {
+    pub fn refused(network: &str, detail: impl Into<String>) -> Self {
+        UpstreamError::Refused {
+            network: network.to_string(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn malformed(network: &str, detail: impl Into<String>) -> Self {
+        UpstreamError::Malformed {
+            network: network.to_string(),
+            detail: detail.into(),
+        }
+    }
+
+    /// What went wrong, without the network's name.
+    pub fn detail(&self) -> &str {
+        match self {
+            UpstreamError::Unavailable { detail, .. }
+            | UpstreamError::Refused { detail, .. }
+            | UpstreamError::Malformed { detail, .. } => detail,
+        }
+    }
+}
+
 /// One login at a network: the values the gateway made up when it sent the person there,
 /// kept server-side until the callback.
 pub struct UpstreamLogin<'a> {

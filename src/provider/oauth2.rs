@@ -239,10 +239,7 @@ impl OAuth2Flow {
     }
 
     fn refused(&self, detail: String) -> UpstreamError {
-        UpstreamError::Refused {
-            network: self.network.clone(),
-            detail,
-        }
+        UpstreamError::refused(&self.network, detail)
     }
 
     /// Words for an answer that is not a token: a network-specific error object, or garbage.

@@ -110,17 +110,11 @@ impl Oidc {
     }
 
     fn malformed(&self, detail: impl Into<String>) -> UpstreamError {
-        UpstreamError::Malformed {
-            network: self.network.clone(),
-            detail: detail.into(),
-        }
+        UpstreamError::malformed(&self.network, detail)
     }
 
     fn refused(&self, detail: impl Into<String>) -> UpstreamError {
-        UpstreamError::Refused {
-            network: self.network.clone(),
-            detail: detail.into(),
-        }
+        UpstreamError::refused(&self.network, detail)
     }
 
     fn cached(&self) -> Option<Arc<Discovered>> {
@@ -163,12 +157,7 @@ impl Oidc {
                 Ok(d)
             }
             Err(e) => {
-                let detail = match &e {
-                    UpstreamError::Unavailable { detail, .. }
-                    | UpstreamError::Refused { detail, .. }
-                    | UpstreamError::Malformed { detail, .. } => detail.clone(),
-                };
-                *last_failure = Some((Instant::now(), detail));
+                *last_failure = Some((Instant::now(), e.detail().to_string()));
                 match stale {
                     Some(stale) => {
                         tracing::warn!(provider = %self.name, error = %e, "using the last discovery document");

@@ -51,10 +51,7 @@ impl Vk {
     }
 
     fn malformed(&self, detail: &str) -> UpstreamError {
-        UpstreamError::Malformed {
-            network: self.network.clone(),
-            detail: detail.into(),
-        }
+        UpstreamError::malformed(&self.network, detail)
     }
 
     /// `users.get` for the person the token belongs to.
