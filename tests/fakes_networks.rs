@@ -1,6 +1,8 @@
 //! Self-test of the fake VK ID, Yandex, Mail.ru, GitHub, Facebook, X and Custom upstreams:
 //! they must accept what the real networks accept and refuse what they refuse, the same way.
 
+#[path = "support/fake_http.rs"]
+mod fake_http;
 #[path = "support/fake_networks.rs"]
 mod fake_networks;
 

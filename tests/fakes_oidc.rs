@@ -3,6 +3,8 @@
 //! each refusal and corrupting behaviour checked, so that a gateway test passing against it
 //! means something.
 
+#[path = "support/fake_http.rs"]
+mod fake_http;
 #[path = "support/fake_oidc.rs"]
 mod fake_oidc;
 

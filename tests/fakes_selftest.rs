@@ -1,6 +1,8 @@
 //! Self-test of the fake OK and VK upstreams: they must reject what the real networks reject,
 //! so that a gateway test passing against them means something.
 
+#[path = "support/fake_http.rs"]
+mod fake_http;
 #[path = "support/fake_ok.rs"]
 mod fake_ok;
 #[path = "support/fake_vk.rs"]

@@ -11,6 +11,7 @@
 //! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
 #![allow(dead_code)]
 
+use super::fake_http::{collect_params, param, redirect};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -362,22 +363,7 @@ impl NetState {
     /// A fresh random-looking string; unique within this fake.
     fn fresh(&mut self, alphabet: &[u8], len: usize) -> String {
         self.counter += 1;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        // splitmix64 over (time, counter): no rand crate needed.
-        let mut x = nanos ^ self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let mut out = format!("{}", self.counter);
-        for _ in 0..len {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            out.push(alphabet[(z % alphabet.len() as u64) as usize] as char);
-        }
-        out
+        super::fake_http::random_string(self.counter, alphabet, len)
     }
 
     /// Stores `grant` under a fresh access token with the network's look.
@@ -556,34 +542,6 @@ pub fn appsecret_proof(client_secret: &str, access_token: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Request and response helpers
 
-/// Parameters from the query string, then from an `application/x-www-form-urlencoded` body.
-fn collect_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Params {
-    let mut out: Params = Vec::new();
-    if let Some(q) = query {
-        out.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
-    }
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            ct.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false);
-    if is_form && !body.is_empty() {
-        out.extend(url::form_urlencoded::parse(body).into_owned());
-    }
-    out
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// A parameter that is present and not empty.
 fn given<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     param(params, name).filter(|v| !v.is_empty())
@@ -645,14 +603,6 @@ fn html_page(status: StatusCode, title: &str, text: &str) -> Response {
          <body><h1>{status}</h1><p>{text}</p></body></html>"
     );
     (status, Html(page)).into_response()
-}
-
-fn redirect(target: &Url) -> Response {
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, target.as_str().to_owned())],
-    )
-        .into_response()
 }
 
 /// "YYYY-MM-DD" → "DD.MM.YYYY".

@@ -12,6 +12,7 @@
 //! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
 #![allow(dead_code)]
 
+use super::fake_http::{is_form, param, redirect};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -232,22 +233,7 @@ impl OidcState {
     /// A fresh random-looking string; unique within this fake.
     fn fresh(&mut self, alphabet: &[u8], len: usize) -> String {
         self.counter += 1;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        // splitmix64 over (time, counter): no rand crate needed.
-        let mut x = nanos ^ self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let mut out = format!("{}", self.counter);
-        for _ in 0..len {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            out.push(alphabet[(z % alphabet.len() as u64) as usize] as char);
-        }
-        out
+        super::fake_http::random_string(self.counter, alphabet, len)
     }
 }
 
@@ -481,38 +467,12 @@ impl FakeOidc {
 // ---------------------------------------------------------------------------------------------
 // Request helpers
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
-}
-
 fn html_page(status: StatusCode, body: &str) -> Response {
     let page = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\
          <body><h1>Sorry, something went wrong</h1><p>{body}</p></body></html>"
     );
     (status, Html(page)).into_response()
-}
-
-fn redirect(target: &Url) -> Response {
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, target.as_str().to_owned())],
-    )
-        .into_response()
 }
 
 fn now_secs() -> u64 {

@@ -9,9 +9,10 @@
 //! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
 #![allow(dead_code)]
 
+use super::fake_http::{collect_params, hang, param, redirect};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -271,52 +272,12 @@ impl FakeOk {
 // ---------------------------------------------------------------------------------------------
 // Request helpers
 
-/// Parameters from the query string, then from an `application/x-www-form-urlencoded` body.
-fn collect_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    if let Some(q) = query {
-        out.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
-    }
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            ct.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false);
-    if is_form && !body.is_empty() {
-        out.extend(url::form_urlencoded::parse(body).into_owned());
-    }
-    out
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 fn html_page(status: StatusCode, title: &str, message: &str) -> Response {
     let body = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
          <body><h1>{title}</h1><p>{message}</p></body></html>"
     );
     (status, Html(body)).into_response()
-}
-
-fn redirect(target: &Url) -> Response {
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, target.as_str().to_owned())],
-    )
-        .into_response()
-}
-
-async fn hang() {
-    tokio::time::sleep(Duration::from_secs(3600)).await;
 }
 
 // ---------------------------------------------------------------------------------------------

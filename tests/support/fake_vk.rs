@@ -7,9 +7,9 @@
 //! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
 #![allow(dead_code)]
 
+use super::fake_http::{collect_params, hang, param, redirect};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -120,22 +120,7 @@ impl VkState {
     /// A fresh random-looking token-ish string; unique within this fake.
     fn fresh(&mut self, alphabet: &[u8], len: usize) -> String {
         self.counter += 1;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        // splitmix64 over (time, counter): no rand crate needed.
-        let mut x = nanos ^ self.counter.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let mut out = format!("{}", self.counter);
-        for _ in 0..len {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            out.push(alphabet[(z % alphabet.len() as u64) as usize] as char);
-        }
-        out
+        super::fake_http::random_string(self.counter, alphabet, len)
     }
 }
 
@@ -233,34 +218,6 @@ impl FakeVk {
 // ---------------------------------------------------------------------------------------------
 // Request helpers
 
-/// Parameters from the query string, then from an `application/x-www-form-urlencoded` body.
-fn collect_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    if let Some(q) = query {
-        out.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
-    }
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            ct.trim()
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false);
-    if is_form && !body.is_empty() {
-        out.extend(url::form_urlencoded::parse(body).into_owned());
-    }
-    out
-}
-
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 fn html_page(status: StatusCode, body: &str) -> Response {
     let page = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>VK</title></head>\
@@ -273,18 +230,6 @@ fn html_page(status: StatusCode, body: &str) -> Response {
 fn authorize_error(error: &str, description: &str) -> Response {
     let text = json!({ "error": error, "error_description": description }).to_string();
     html_page(StatusCode::BAD_REQUEST, &text)
-}
-
-fn redirect(target: &Url) -> Response {
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, target.as_str().to_owned())],
-    )
-        .into_response()
-}
-
-async fn hang() {
-    tokio::time::sleep(Duration::from_secs(3600)).await;
 }
 
 /// Scope: names separated by commas or spaces, or VK's numeric bit mask.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod balancer;
+pub mod fake_http;
 pub mod fake_networks;
 pub mod fake_oidc;
 pub mod fake_ok;
