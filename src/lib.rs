@@ -7,6 +7,7 @@ pub mod error;
 pub mod gateway;
 pub mod keys;
 pub mod oidc;
+pub mod primitives;
 pub mod provider;
 pub mod server;
 pub mod session;

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 use crate::config::{ClientId, SessionConfig};
+use crate::primitives::{now, random_token};
 use crate::provider::Identity;
 use crate::store::{self, Store, StoreError, Ttl};
-use crate::token::{now, random_token};
 
 /// Session id: public (it is the `sid` claim in tokens), unlike the browser's cookie.
 pub type Sid = String;

@@ -1,8 +1,6 @@
 //! The JWTs the gateway issues and takes back: an RSA signing key and its JWK, signing with
 //! a media type (id_token, access token, logout token), verification against the key ring.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lc_rs::rsa::KeyPair;
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
@@ -18,13 +16,6 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// OIDC Back-Channel Logout's media type for logout tokens.
 pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
 pub const ID_TOKEN_TYP: &str = "JWT";
-
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
 
 /// The RSA key tokens are signed with, and its public half as a JWK.
 pub struct SigningKey {
@@ -137,21 +128,6 @@ pub fn verify<T: for<'de> Deserialize<'de>>(
 pub fn at_hash(access_token: &str) -> String {
     let digest = Sha256::digest(access_token.as_bytes());
     B64.encode(&digest[..16])
-}
-
-/// A random URL-safe token with 256 bits of entropy (state, codes, ids).
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG does not fail");
-    B64.encode(bytes)
-}
-
-/// SHA-256 of a secret as hex: what the store keeps instead of a usable code.
-pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

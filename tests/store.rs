@@ -563,7 +563,7 @@ async fn sessions_create_save_load_delete(b: Backend) {
 
     if let Some(server) = &b.server {
         // Redis holds the session under a hash of its id: the cookie's value is not in it.
-        let hash = socialgate::token::hash_secret(&id.to_string());
+        let hash = socialgate::primitives::hash_secret(&id.to_string());
         let keys = server.keys().await;
         assert_eq!(keys, [format!("socialgate:browser:{hash}")]);
         assert!(!keys[0].contains(&id.to_string()));

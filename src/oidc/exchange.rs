@@ -14,10 +14,11 @@ use super::refresh;
 use crate::config::{ClientConfig, ClientId};
 use crate::error::{Error, TokenErrorCode};
 use crate::gateway::Gateway;
+use crate::primitives::{hash_secret, now, random_token};
 use crate::provider::Identity;
 use crate::session::Sid;
 use crate::store::{self, Ttl};
-use crate::token::{self, ACCESS_TOKEN_TYP, Expect, ID_TOKEN_TYP, at_hash, now, random_token};
+use crate::token::{self, ACCESS_TOKEN_TYP, Expect, ID_TOKEN_TYP, at_hash};
 
 /// `/token` form parameters.
 #[derive(Debug, Default, Deserialize)]
@@ -374,7 +375,7 @@ pub fn verify_access_token(gw: &Gateway, token: &str) -> Result<AccessClaims, Er
 }
 
 fn revoked_key(jti: &str) -> String {
-    format!("access-revoked:{}", crate::token::hash_secret(jti))
+    format!("access-revoked:{}", hash_secret(jti))
 }
 
 /// RFC 7009: revokes a refresh token's family, or an access token, if it belongs to the

@@ -10,10 +10,10 @@ use super::logout;
 use super::request::{AuthorizationRequest, Validated};
 use crate::error::{Error, PageError, SiteError, SiteErrorCode};
 use crate::gateway::Gateway;
+use crate::primitives::{hash_secret, now, random_token};
 use crate::provider::{CallbackParams, Identity, ProviderName, UpstreamError, UpstreamLogin};
 use crate::session::{Sid, SsoSession};
 use crate::store::{self, Ttl};
-use crate::token::{hash_secret, now, random_token};
 
 /// How long a person may stay at the network's login page.
 const LOGIN_TTL: Ttl = Ttl::For(Duration::from_secs(600));

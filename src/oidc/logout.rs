@@ -11,7 +11,8 @@ use super::exchange::subject;
 use crate::config::{ClientConfig, ClientId};
 use crate::error::{Error, PageError};
 use crate::gateway::Gateway;
-use crate::token::{self, Expect, ID_TOKEN_TYP, LOGOUT_TOKEN_TYP, now, random_token};
+use crate::primitives::{now, random_token};
+use crate::token::{self, Expect, ID_TOKEN_TYP, LOGOUT_TOKEN_TYP};
 
 /// A logout token is for immediate delivery; two minutes covers the retries.
 const LOGOUT_TOKEN_TTL: u64 = 120;

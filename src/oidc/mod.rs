@@ -24,9 +24,9 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::error::{Error, PageError, SiteErrorCode, TokenErrorCode, no_store, redirect_with};
 use crate::gateway::Gateway;
+use crate::primitives::random_token;
 use crate::store::StoreError;
 use crate::store::sessions::BrowserSessions;
-use crate::token::random_token;
 use crate::web::{self, Lang, ProviderButton};
 use exchange::{ClientAuth, TokenParams};
 use logout::{LogoutParams, Outcome};

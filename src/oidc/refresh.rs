@@ -11,10 +11,10 @@ use super::exchange::{Grant, TokenParams, TokenResponse, mint};
 use crate::config::{ClientConfig, ClientId};
 use crate::error::{Error, TokenErrorCode};
 use crate::gateway::Gateway;
+use crate::primitives::{hash_secret, random_token};
 use crate::provider::Identity;
 use crate::session::Sid;
 use crate::store::{self, Ttl};
-use crate::token::{hash_secret, random_token};
 
 #[derive(Serialize, Deserialize)]
 struct RefreshGrant {

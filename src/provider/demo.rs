@@ -11,8 +11,8 @@ use url::Url;
 
 use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin};
 use crate::config::Issuer;
+use crate::primitives::{hash_secret, random_token};
 use crate::store::{self, Store, Ttl};
-use crate::token::{hash_secret, random_token};
 
 const CODE_TTL: Ttl = Ttl::For(Duration::from_secs(120));
 

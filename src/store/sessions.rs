@@ -9,7 +9,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
 use super::{Store, StoreError, Ttl};
-use crate::token::hash_secret;
+use crate::primitives::hash_secret;
 
 #[derive(Clone)]
 pub struct BrowserSessions {
