@@ -52,6 +52,13 @@ impl Config {
     pub fn client(&self, client_id: &str) -> Option<&ClientConfig> {
         self.clients.get(client_id)
     }
+
+    /// Whether a scope means something to some provider (its descriptor's `scope_map`).
+    pub fn scope_is_known(&self, scope: &str) -> bool {
+        self.providers
+            .values()
+            .any(|p| p.descriptor.scope_map.contains_key(scope))
+    }
 }
 
 impl fmt::Display for ClientId {

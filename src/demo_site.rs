@@ -2,12 +2,12 @@
 //! `/`, logs in through the demo network and sees the claims a site would receive. Active
 //! only when a client registers `{issuer}/demo-site/callback` as its redirect URI.
 
-use secrecy::ExposeSecret;
-
 use crate::config::ClientConfig;
-use crate::error::Error;
 use crate::gateway::Gateway;
-use crate::oidc::exchange::{self, ClientAuth, TokenParams};
+use crate::oidc::clients::ClientCredentials;
+use crate::oidc::error::{Error, PageError};
+use crate::oidc::exchange::{self, TokenRequest};
+use crate::oidc::types::Code;
 
 pub const CALLBACK_PATH: &str = "/demo-site/callback";
 
@@ -38,19 +38,16 @@ pub fn start_url(gw: &Gateway) -> Option<String> {
 
 /// Redeems the code as the demo site would and returns the id_token's claims for display.
 pub async fn finish(gw: &Gateway, code: String) -> Result<Vec<(String, String)>, Error> {
-    let client = client(gw).ok_or(crate::error::PageError::UnknownClient)?;
-    let params = TokenParams {
-        grant_type: Some("authorization_code".into()),
-        code: Some(code),
+    let client = client(gw).ok_or(PageError::UnknownClient)?;
+    let credentials =
+        ClientCredentials::posted(client.client_id.as_str(), client.client_secret.clone());
+    let client = credentials.authenticate(&gw.config)?;
+    let request = TokenRequest::AuthorizationCode {
+        code: Code::new(code),
         redirect_uri: Some(callback(gw)),
-        client_id: Some(client.client_id.as_str().into()),
-        client_secret: client
-            .client_secret
-            .as_ref()
-            .map(|s| s.expose_secret().to_string()),
-        ..TokenParams::default()
+        code_verifier: None,
     };
-    let tokens = exchange::token(gw, ClientAuth { basic: None }, params).await?;
+    let tokens = exchange::token(gw, client, request).await?;
     let claims: serde_json::Map<String, serde_json::Value> =
         decode_payload(&tokens.id_token).unwrap_or_default();
     Ok(claims

@@ -1,12 +1,14 @@
-//! Everything a request needs, built once at start-up: config, providers, store, keys.
+//! The composition root: everything a request needs, built once at start-up (config,
+//! providers, store, keys, HTTP clients) and handed to the web layer.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
 use crate::keys::{KeyError, KeyRing, KeyTimings};
+use crate::oidc::mint::Minter;
+use crate::oidc::sso::Sessions;
 use crate::provider::{Registry, http};
-use crate::session::Sessions;
 use crate::store::{self, Store};
 
 /// Upper bound of one upstream call (token exchange, profile): a slow network fails the
@@ -81,6 +83,15 @@ impl Gateway {
         Sessions {
             store: self.store.as_ref(),
             config: self.config.session,
+        }
+    }
+
+    /// Signs and checks the gateway's tokens.
+    pub fn minter(&self) -> Minter<'_> {
+        Minter {
+            keys: &self.keys,
+            issuer: &self.config.server.issuer,
+            lifetime: self.config.tokens.lifetime,
         }
     }
 

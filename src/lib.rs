@@ -3,16 +3,12 @@
 
 pub mod config;
 pub mod demo_site;
-pub mod error;
 pub mod gateway;
 pub mod keys;
 pub mod oidc;
 pub mod primitives;
 pub mod provider;
-pub mod server;
-pub mod session;
 pub mod store;
-pub mod token;
 pub mod web;
 
 pub use config::Config;

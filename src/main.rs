@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use socialgate::{Config, Gateway, server};
+use socialgate::{Config, Gateway, web};
 
 #[derive(Parser)]
 #[command(
@@ -98,7 +98,7 @@ fn run(config: Config) -> anyhow::Result<()> {
             %store,
             "socialgate is running"
         );
-        server::serve(listener, gateway).await?;
+        web::serve(listener, gateway).await?;
         Ok(())
     })
 }

@@ -30,7 +30,7 @@ async fn shipped_config_gives_a_working_demo_login() {
     .unwrap();
     let config = socialgate::Config::load(&dir.path().join("config.toml")).unwrap();
     let gateway = socialgate::Gateway::new(config).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, socialgate::server::app(gateway)).await });
+    tokio::spawn(async move { axum::serve(listener, socialgate::web::app(gateway)).await });
     let base = format!("http://{addr}");
     let person = browser();
     let follow = |url: String| {

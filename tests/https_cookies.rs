@@ -32,7 +32,7 @@ redirect_uris = ["https://site.example/cb"]
     std::fs::write(&path, config).unwrap();
     let config = socialgate::Config::load(&path).unwrap();
     let gateway = socialgate::Gateway::new(config).await.unwrap();
-    (socialgate::server::app(gateway), dir)
+    (socialgate::web::app(gateway), dir)
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> Response<Body> {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis_server::RedisServer;
-use socialgate::store::sessions::BrowserSessions;
 use socialgate::store::{self, MemoryStore, RedisStore, Store, StoreError, Ttl};
+use socialgate::web::session_store::BrowserSessions;
 use time::OffsetDateTime;
 use tokio::sync::Barrier;
 use tower_sessions::SessionStore;

@@ -1,24 +1,27 @@
-//! The login between `/authorize` and the site's redirect URI: remember the site's request
-//! while the person is at the network, then turn the network's answer into a one-time code.
+//! The login between `/authorize` and the site's redirect URI: decide how to answer the
+//! site (single sign-on, `login_required`, the network chooser, or straight to a network),
+//! remember the site's request while the person is at the network, then turn the network's
+//! answer into a one-time code.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::logout;
-use super::request::{AuthorizationRequest, Validated};
-use crate::error::{Error, PageError, SiteError, SiteErrorCode};
+use super::authorize::{self, AuthorizationRequest, AuthorizeParams, Validated};
+use super::backchannel;
+use super::code::{self, Issued};
+use super::error::{Error, PageError, SiteErrorCode};
+use super::types::{BrowserId, Sid};
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, now, random_token};
-use crate::provider::{CallbackParams, Identity, ProviderName, UpstreamError, UpstreamLogin};
-use crate::session::{Sid, SsoSession};
+use crate::provider::{
+    CallbackParams, ConfiguredProvider, ProviderName, UpstreamError, UpstreamLogin,
+};
 use crate::store::{self, Ttl};
 
 /// How long a person may stay at the network's login page.
 const LOGIN_TTL: Ttl = Ttl::For(Duration::from_secs(600));
-/// How long a site has to redeem a code.
-pub const CODE_TTL: Ttl = Ttl::For(Duration::from_secs(60));
 
 /// A login waiting for the network's callback, stored under its upstream `state`.
 #[derive(Serialize, Deserialize)]
@@ -33,29 +36,82 @@ struct PendingLogin {
     nonce: String,
 }
 
-/// What a one-time code stands for, stored under the code's hash.
-#[derive(Serialize, Deserialize)]
-pub struct CodeGrant {
-    pub request: AuthorizationRequest,
-    pub identity: Identity,
-    pub auth_time: u64,
-    /// The SSO session the login belongs to.
-    pub sid: Sid,
+/// How `/authorize` answers.
+pub enum Authorized<'g> {
+    /// Single sign-on: a code straight from the browser's live session.
+    Issued(Issued),
+    /// Off to the network. The login is bound to `browser`, which the browser must hold
+    /// (`new_browser`: set it now) when it comes back.
+    ToNetwork {
+        url: String,
+        browser: BrowserId,
+        new_browser: bool,
+    },
+    /// The person picks one of the networks the site allows.
+    Choose {
+        client_name: &'g str,
+        choices: Vec<Choice<'g>>,
+    },
 }
 
-/// A code on its way to the site, and the SSO session it came from.
-pub struct Issued {
-    pub redirect_uri: String,
-    pub params: Vec<(&'static str, String)>,
-    pub sid: Sid,
+/// One network on the chooser, and the `/authorize` link that picks it.
+pub struct Choice<'g> {
+    pub provider: &'g ConfiguredProvider,
+    pub href: String,
+}
+
+/// `/authorize`. `sid`: the browser's SSO session; `browser`: its binding cookie.
+pub async fn authorize<'g>(
+    gw: &'g Gateway,
+    params: AuthorizeParams,
+    sid: Option<&Sid>,
+    browser: Option<BrowserId>,
+) -> Result<Authorized<'g>, Error> {
+    let validated = authorize::validate(&gw.config, params)?;
+    if let Some(issued) = from_session(gw, &validated, sid).await? {
+        return Ok(Authorized::Issued(issued));
+    }
+    let Validated {
+        request,
+        client,
+        provider,
+        prompt,
+    } = validated;
+    if prompt.none {
+        let target = request.target(&gw.config.server.issuer);
+        return Err(target.error(SiteErrorCode::LoginRequired, "the person must log in"));
+    }
+    if let Some(provider) = provider {
+        let new_browser = browser.is_none();
+        let browser = browser.unwrap_or_else(BrowserId::random);
+        let url = start(gw, request, provider, &browser).await?;
+        return Ok(Authorized::ToNetwork {
+            url,
+            browser,
+            new_browser,
+        });
+    }
+    let choices = client
+        .providers
+        .iter()
+        .filter_map(|name| gw.providers.get(name.as_str()))
+        .map(|p| Choice {
+            provider: p,
+            href: format!("/authorize?{}", request.to_query(&p.name, &prompt)),
+        })
+        .collect();
+    Ok(Authorized::Choose {
+        client_name: &client.name,
+        choices,
+    })
 }
 
 /// Single sign-on: a code straight from the browser's live session, without the network,
 /// when the site allows the session's network and its prompt/max_age accept the login's age.
-pub async fn from_session(
+async fn from_session(
     gw: &Gateway,
     v: &Validated<'_>,
-    sid: Option<&str>,
+    sid: Option<&Sid>,
 ) -> Result<Option<Issued>, Error> {
     let Some(sid) = sid else { return Ok(None) };
     let sessions = gw.sessions();
@@ -71,42 +127,22 @@ pub async fn from_session(
     }
     sessions.touch(&mut session, &v.request.client_id).await?;
     tracing::info!(provider = %provider, client = %v.request.client_id, "single sign-on from a live session");
-    issue_code(gw, v.request.clone(), &session).await.map(Some)
-}
-
-async fn issue_code(
-    gw: &Gateway,
-    request: AuthorizationRequest,
-    session: &SsoSession,
-) -> Result<Issued, Error> {
-    let code = random_token();
-    let redirect_uri = request.redirect_uri.clone();
-    let state = request.state.clone();
-    let grant = CodeGrant {
-        request,
-        identity: session.identity.clone(),
-        auth_time: session.auth_time,
-        sid: session.sid.clone(),
-    };
-    store::put_json(gw.store.as_ref(), &code_key(&code), &grant, CODE_TTL).await?;
-    let mut params = vec![("code", code)];
-    if let Some(state) = state {
-        params.push(("state", state));
-    }
-    params.push(("iss", gw.config.server.issuer.as_str().to_string()));
-    Ok(Issued {
-        redirect_uri,
-        params,
-        sid: session.sid.clone(),
-    })
+    let issued = code::issue(
+        gw.store.as_ref(),
+        &gw.config.server.issuer,
+        v.request.clone(),
+        &session,
+    )
+    .await?;
+    Ok(Some(issued))
 }
 
 /// Starts the upstream login; returns the network's authorize URL.
-pub async fn start(
+async fn start(
     gw: &Gateway,
     request: AuthorizationRequest,
     provider: ProviderName,
-    browser: &str,
+    browser: &BrowserId,
 ) -> Result<String, Error> {
     let configured = gw
         .providers
@@ -130,7 +166,7 @@ pub async fn start(
     };
     let pending = PendingLogin {
         request,
-        browser: hash_secret(browser),
+        browser: hash_secret(browser.as_str()),
         provider,
         pkce_verifier,
         nonce,
@@ -147,22 +183,13 @@ fn upstream_failure(gw: &Gateway, request: &AuthorizationRequest, e: UpstreamErr
             SiteErrorCode::ServerError
         }
     };
-    SiteError {
-        redirect_uri: request.redirect_uri.clone(),
-        state: request.state.clone(),
-        issuer: gw.config.server.issuer.as_str().to_string(),
-        code,
-        description: e.to_string(),
-    }
-    .into()
+    request
+        .target(&gw.config.server.issuer)
+        .error(code, e.to_string())
 }
 
 fn login_key(state: &str) -> String {
     format!("login:{}", hash_secret(state))
-}
-
-pub fn code_key(code: &str) -> String {
-    format!("code:{}", hash_secret(code))
 }
 
 /// Finishes the login at `/callback/{provider}`; returns the site's redirect URI with a
@@ -173,8 +200,8 @@ pub async fn finish(
     gw: &Gateway,
     provider: &str,
     mut params: HashMap<String, String>,
-    browser: Option<&str>,
-    current_sid: Option<&str>,
+    browser: Option<&BrowserId>,
+    current_sid: Option<&Sid>,
 ) -> Result<Issued, Error> {
     let configured = gw
         .providers
@@ -188,7 +215,7 @@ pub async fn finish(
     if pending.provider.as_str() != provider {
         return Err(PageError::BadState.into());
     }
-    if browser.map(hash_secret).as_deref() != Some(pending.browser.as_str()) {
+    if browser.map(|b| hash_secret(b.as_str())).as_deref() != Some(pending.browser.as_str()) {
         tracing::warn!(
             provider,
             "callback from another browser than the one that started the login"
@@ -196,52 +223,7 @@ pub async fn finish(
         return Err(PageError::OtherBrowser.into());
     }
     let request = pending.request;
-    let to_site = |code: SiteErrorCode, description: String| -> Error {
-        SiteError {
-            redirect_uri: request.redirect_uri.clone(),
-            state: request.state.clone(),
-            issuer: gw.config.server.issuer.as_str().to_string(),
-            code,
-            description,
-        }
-        .into()
-    };
-    if let Some(error) = params.remove("error") {
-        let network = configured.display_name.as_str();
-        return Err(if error == "access_denied" {
-            to_site(
-                SiteErrorCode::AccessDenied,
-                format!("the person declined the login at {network}"),
-            )
-        } else {
-            // Only the error code's own characters: the value came from the browser.
-            let error: String = error
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(64)
-                .collect();
-            to_site(
-                SiteErrorCode::ServerError,
-                format!("{network} returned error {error}"),
-            )
-        });
-    }
-    let code = params
-        .remove("code")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| {
-            to_site(
-                SiteErrorCode::ServerError,
-                format!(
-                    "{} returned neither a code nor an error",
-                    configured.display_name
-                ),
-            )
-        })?;
-    let callback = CallbackParams {
-        code,
-        extra: params,
-    };
+    let callback = network_answer(gw, configured, &request, params)?;
     let login = UpstreamLogin {
         state: &state,
         pkce_verifier: pending.pkce_verifier.as_deref(),
@@ -256,13 +238,73 @@ pub async fn finish(
             upstream_failure(gw, &request, e)
         })?;
     tracing::info!(provider, client = %request.client_id, "upstream login succeeded");
+    let session = sso_session_for(gw, identity, &request, current_sid).await?;
+    Ok(code::issue(
+        gw.store.as_ref(),
+        &gw.config.server.issuer,
+        request,
+        &session,
+    )
+    .await?)
+}
 
+/// The callback's code, or the network's refusal in words for the site.
+fn network_answer(
+    gw: &Gateway,
+    configured: &ConfiguredProvider,
+    request: &AuthorizationRequest,
+    mut params: HashMap<String, String>,
+) -> Result<CallbackParams, Error> {
+    let target = request.target(&gw.config.server.issuer);
+    let network = configured.display_name.as_str();
+    if let Some(error) = params.remove("error") {
+        return Err(if error == "access_denied" {
+            target.error(
+                SiteErrorCode::AccessDenied,
+                format!("the person declined the login at {network}"),
+            )
+        } else {
+            // Only the error code's own characters: the value came from the browser.
+            let error: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            target.error(
+                SiteErrorCode::ServerError,
+                format!("{network} returned error {error}"),
+            )
+        });
+    }
+    let code = params
+        .remove("code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            target.error(
+                SiteErrorCode::ServerError,
+                format!("{network} returned neither a code nor an error"),
+            )
+        })?;
+    Ok(CallbackParams {
+        code,
+        extra: params,
+    })
+}
+
+/// The SSO session the login belongs to: the browser's own, extended, when it is the same
+/// person's; else a new one.
+async fn sso_session_for(
+    gw: &Gateway,
+    identity: crate::provider::Identity,
+    request: &AuthorizationRequest,
+    current_sid: Option<&Sid>,
+) -> Result<super::sso::SsoSession, Error> {
     let sessions = gw.sessions();
     let current = match current_sid {
         Some(sid) => sessions.get(sid).await?,
         None => None,
     };
-    let session = match current {
+    Ok(match current {
         Some(mut session) if session.is_same_person(&identity) => {
             session.identity = identity;
             session.auth_time = now();
@@ -273,10 +315,9 @@ pub async fn finish(
             // Someone else logs in on this browser: the previous person is logged out
             // everywhere first, so no site keeps them signed in here.
             if let Some(previous) = other {
-                logout::end_session(gw, &previous.sid).await?;
+                backchannel::end_session(gw, &previous.sid).await?;
             }
             sessions.create(identity, &request.client_id).await?
         }
-    };
-    issue_code(gw, request, &session).await
+    })
 }

@@ -7,24 +7,32 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::exchange::{Grant, TokenParams, TokenResponse, mint};
+use super::error::{Error, TokenErrorCode};
+use super::mint::{Grant, TokenResponse};
+use super::types::{RefreshToken, Sid};
 use crate::config::{ClientConfig, ClientId};
-use crate::error::{Error, TokenErrorCode};
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, random_token};
 use crate::provider::Identity;
-use crate::session::Sid;
 use crate::store::{self, Ttl};
 
+/// What every token of a family stands for.
+#[derive(Serialize, Deserialize)]
+pub struct Family {
+    pub client_id: ClientId,
+    pub identity: Identity,
+    pub scopes: Vec<String>,
+    pub auth_time: u64,
+    /// Tied to this SSO session (ends with it); `None` for offline_access.
+    pub sid: Option<Sid>,
+}
+
+/// The record of a family's current token.
 #[derive(Serialize, Deserialize)]
 struct RefreshGrant {
     family: String,
-    client_id: ClientId,
-    identity: Identity,
-    scopes: Vec<String>,
-    auth_time: u64,
-    /// Tied to this SSO session (ends with it); `None` for offline_access.
-    sid: Option<Sid>,
+    #[serde(flatten)]
+    of: Family,
 }
 
 fn token_key(token: &str) -> String {
@@ -46,31 +54,20 @@ fn ttl(gw: &Gateway) -> Ttl {
 }
 
 /// Starts a family for a fresh login; returns its first token.
-pub async fn issue(
-    gw: &Gateway,
-    client_id: &ClientId,
-    identity: &Identity,
-    scopes: &[String],
-    auth_time: u64,
-    sid: Option<Sid>,
-) -> Result<String, Error> {
+pub async fn issue(gw: &Gateway, family: Family) -> Result<RefreshToken, Error> {
     let grant = RefreshGrant {
         family: random_token(),
-        client_id: client_id.clone(),
-        identity: identity.clone(),
-        scopes: scopes.to_vec(),
-        auth_time,
-        sid,
+        of: family,
     };
     let s = gw.store.as_ref();
-    store::put_json(s, &family_key(&grant.family), &grant.client_id, ttl(gw)).await?;
+    store::put_json(s, &family_key(&grant.family), &grant.of.client_id, ttl(gw)).await?;
     new_token(gw, &grant).await
 }
 
-async fn new_token(gw: &Gateway, grant: &RefreshGrant) -> Result<String, Error> {
+async fn new_token(gw: &Gateway, grant: &RefreshGrant) -> Result<RefreshToken, Error> {
     let token = format!("{}.{}", grant.family, random_token());
     store::put_json(gw.store.as_ref(), &token_key(&token), grant, ttl(gw)).await?;
-    Ok(token)
+    Ok(RefreshToken::new(token))
 }
 
 fn invalid(why: &str) -> Error {
@@ -100,34 +97,31 @@ async fn revoke_family(gw: &Gateway, family: &str) -> Result<(), Error> {
 pub async fn redeem(
     gw: &Gateway,
     client: &ClientConfig,
-    params: &TokenParams,
+    presented: &RefreshToken,
+    scope: Option<&str>,
 ) -> Result<TokenResponse, Error> {
-    let presented = params
-        .refresh_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::token(TokenErrorCode::InvalidRequest, "refresh_token is missing"))?;
+    let presented = presented.as_str();
     let s = gw.store.as_ref();
     // Read first: a request refused for its own fault (a wider scope) uses nothing up.
     let Some(grant) = store::get_json::<RefreshGrant>(s, &token_key(presented)).await? else {
         return Err(not_current(gw, client, presented).await?);
     };
-    if grant.client_id != client.client_id {
+    if grant.of.client_id != client.client_id {
         // Someone else's token, so it leaked: burn it and its family.
         s.delete(&token_key(presented)).await?;
         revoke_family(gw, &grant.family).await?;
         return Err(invalid("the refresh token was issued to another client"));
     }
     // A narrower scope may be asked for (RFC 6749 §6), never a wider one.
-    let scopes: Vec<String> = match params.scope.as_deref().filter(|s| !s.trim().is_empty()) {
-        None => grant.scopes.clone(),
+    let scopes: Vec<String> = match scope.filter(|s| !s.trim().is_empty()) {
+        None => grant.of.scopes.clone(),
         Some(asked) => {
             let asked: Vec<String> = asked
                 .split(' ')
                 .filter(|s| !s.is_empty())
                 .map(String::from)
                 .collect();
-            if let Some(extra) = asked.iter().find(|a| !grant.scopes.contains(a)) {
+            if let Some(extra) = asked.iter().find(|a| !grant.of.scopes.contains(a)) {
                 return Err(Error::token(
                     TokenErrorCode::InvalidScope,
                     format!("scope {extra} was not granted"),
@@ -138,7 +132,8 @@ pub async fn redeem(
     };
     // Signing must be possible before the token is used up: a client whose refresh fails
     // on our side retries, and that retry must not look like a replay.
-    gw.keys.signing_key()?;
+    let minter = gw.minter();
+    minter.ready()?;
     // Taken: of two concurrent uses one rotates; the other, having read a token it could
     // not take, is a replay.
     if s.take(&token_key(presented)).await?.is_none() {
@@ -152,24 +147,21 @@ pub async fn redeem(
     }
     // Session-bound tokens live only as long as the SSO session. Refreshing does not keep
     // it alive: its idle time is the person's, at the gateway, as is the browser's cookie.
-    if let Some(sid) = &grant.sid {
+    if let Some(sid) = &grant.of.sid {
         if !gw.sessions().is_live(sid).await? {
             revoke_family(gw, &grant.family).await?;
             return Err(invalid("the login session has ended"));
         }
     }
-    let mut response = mint(
-        gw,
-        &Grant {
-            client_id: &grant.client_id,
-            identity: &grant.identity,
-            scopes: &scopes,
-            auth_time: grant.auth_time,
-            sid: grant.sid.as_ref(),
-            nonce: None,
-        },
-    )?;
-    response.refresh_token = Some(new_token(gw, &grant).await?);
+    let mut response = minter.mint(&Grant {
+        client_id: &grant.of.client_id,
+        identity: &grant.of.identity,
+        scopes: &scopes,
+        auth_time: grant.of.auth_time,
+        sid: grant.of.sid.as_ref(),
+        nonce: None,
+    })?;
+    response.refresh_token = Some(new_token(gw, &grant).await?.into_string());
     Ok(response)
 }
 
@@ -190,7 +182,7 @@ pub async fn revoke(gw: &Gateway, client: &ClientConfig, token: &str) -> Result<
         // Not a family (an access token is dotted too): not a refresh token.
         return Ok(owner.is_some());
     };
-    if grant.client_id == client.client_id {
+    if grant.of.client_id == client.client_id {
         s.delete(&family_key(&grant.family)).await?;
         s.delete(&token_key(token)).await?;
         tracing::info!(client = %client.client_id, "refresh token revoked");

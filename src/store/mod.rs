@@ -4,7 +4,6 @@
 
 mod memory;
 mod redis;
-pub mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,265 +1,140 @@
-//! The HTML pages people see: the provider chooser, error pages and the demo network's form.
-//! Server-rendered (askama, auto-escaped), no JavaScript, Russian or English.
+//! The web layer, the only code that knows HTTP: the router and its middleware (request
+//! ids, tracing, limits, timeouts, security headers), handlers, extractors, the error
+//! surfaces, the browser's session and cookies, and the pages.
 
-use askama::Template;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+mod browser;
+mod demo;
+pub mod errors;
+mod extract;
+mod oidc;
+pub mod pages;
+pub mod session_store;
 
-/// The page language, from `Accept-Language`: Russian when preferred over English.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    Ru,
-    En,
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::demo_site;
+use crate::gateway::Gateway;
+
+pub type AppState = Arc<Gateway>;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longer than the upstream timeout, so a slow network ends as a proper error first.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Every request the gateway takes is a small form.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn app(gateway: Gateway) -> Router {
+    let oidc_routes = oidc::routes(&gateway);
+    let state: AppState = Arc::new(gateway);
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        // Codes travel in URLs: never leak them to another site through Referer.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+            ),
+        ));
+    Router::new()
+        .merge(oidc_routes)
+        .route("/", get(home))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(demo::routes())
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                        let id = req
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        // The path only: queries carry codes and states.
+                        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+                .layer(security_headers),
+        )
+        .with_state(state)
 }
 
-impl Lang {
-    pub fn from_accept_language(header: Option<&str>) -> Lang {
-        let mut best = (Lang::En, -1.0f32);
-        for item in header.unwrap_or("").split(',') {
-            let mut parts = item.trim().split(';');
-            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = parts
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                })
-                .unwrap_or(1.0);
-            let lang = if tag == "ru" || tag.starts_with("ru-") {
-                Lang::Ru
-            } else if tag == "en" || tag.starts_with("en-") {
-                Lang::En
-            } else {
-                continue;
-            };
-            if q > best.1 {
-                best = (lang, q);
-            }
-        }
-        best.0
-    }
-
-    fn code(self) -> &'static str {
-        match self {
-            Lang::Ru => "ru",
-            Lang::En => "en",
-        }
-    }
-
-    fn texts(self) -> &'static Texts {
-        match self {
-            Lang::Ru => &RU,
-            Lang::En => &EN,
-        }
-    }
-}
-
-pub struct Texts {
-    title: &'static str,
-    continue_to: &'static str,
-    with: &'static str,
-    demo_warning: &'static str,
-    demo_title: &'static str,
-    demo_name: &'static str,
-    demo_email: &'static str,
-    demo_submit: &'static str,
-    logout_title: &'static str,
-    logout_question: &'static str,
-    logout_button: &'static str,
-    logged_out: &'static str,
-}
-
-static EN: Texts = Texts {
-    title: "Log in",
-    continue_to: "to continue to",
-    with: "Log in with",
-    demo_warning: "Demo login for trying socialgate out: anyone can type any name. Never enable it on a real site.",
-    demo_title: "Demo network",
-    demo_name: "Name",
-    demo_email: "Email (optional)",
-    demo_submit: "Log in",
-    logout_title: "Log out",
-    logout_question: "Log out of every site you entered through this login?",
-    logout_button: "Log out",
-    logged_out: "You are logged out. Sites you entered through this login have been told to end your session.",
-};
-
-static RU: Texts = Texts {
-    title: "Вход",
-    continue_to: "для продолжения на",
-    with: "Войти через",
-    demo_warning: "Демо-вход только для пробы socialgate: любой может ввести любое имя. Не включайте его на настоящем сайте.",
-    demo_title: "Демо-сеть",
-    demo_name: "Имя",
-    demo_email: "Email (необязательно)",
-    demo_submit: "Войти",
-    logout_title: "Выход",
-    logout_question: "Выйти со всех сайтов, на которые вы вошли через этот вход?",
-    logout_button: "Выйти",
-    logged_out: "Вы вышли. Сайты, на которые вы вошли через этот вход, получили уведомление о завершении сеанса.",
-};
-
-/// A provider button on the login page.
-pub struct ProviderButton {
-    pub label: String,
-    /// Background and text: `#hex` colours, checked when the descriptor was loaded.
-    pub color: String,
-    pub text_color: String,
-    pub href: String,
-    pub demo: bool,
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    lang: &'a str,
-    t: &'a Texts,
-    client_name: &'a str,
-    providers: &'a [ProviderButton],
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    lang: &'a str,
-    title_en: &'a str,
-    title_ru: &'a str,
-    message_en: &'a str,
-    message_ru: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "demo.html")]
-struct DemoPage<'a> {
-    lang: &'a str,
-    t: &'a Texts,
-    action: &'a str,
-    state: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "logout.html")]
-struct LogoutPage<'a> {
-    lang: &'a str,
-    t: &'a Texts,
-    confirm: bool,
-    fields: &'a [(&'a str, String)],
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage<'a> {
-    lang: &'a str,
-    discovery: &'a str,
-    demo_start: Option<&'a str>,
-}
-
-#[derive(Template)]
-#[template(path = "demo_site.html")]
-struct DemoSitePage<'a> {
-    lang: &'a str,
-    claims: &'a [(String, String)],
-}
-
-pub fn home_page(discovery: &str, demo_start: Option<&str>) -> Response {
-    let page = HomePage {
-        lang: "en",
-        discovery,
-        demo_start,
-    };
-    html(StatusCode::OK, page.render())
-}
-
-pub fn demo_site_page(claims: &[(String, String)]) -> Response {
-    let page = DemoSitePage { lang: "en", claims };
-    html(StatusCode::OK, page.render())
-}
-
-fn html(status: StatusCode, rendered: askama::Result<String>) -> Response {
-    match rendered {
-        Ok(body) => (status, Html(body)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "page rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+/// Readiness: the store answers and the signing keys are loaded. A load balancer sends
+/// logins only to ready instances.
+async fn readyz(State(gw): State<AppState>) -> Response {
+    match gw.is_ready().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the store is unavailable",
+            )
+                .into_response()
         }
     }
 }
 
-pub fn login_page(lang: Lang, client_name: &str, providers: &[ProviderButton]) -> Response {
-    let page = LoginPage {
-        lang: lang.code(),
-        t: lang.texts(),
-        client_name,
-        providers,
-    };
-    html(StatusCode::OK, page.render())
+async fn home(State(gw): State<AppState>) -> Response {
+    let discovery = gw
+        .config
+        .server
+        .issuer
+        .url("/.well-known/openid-configuration");
+    pages::home_page(&discovery, demo_site::start_url(&gw).as_deref())
 }
 
-pub fn demo_page(lang: Lang, action: &str, state: &str) -> Response {
-    let page = DemoPage {
-        lang: lang.code(),
-        t: lang.texts(),
-        action,
-        state,
-    };
-    html(StatusCode::OK, page.render())
+/// Serves until Ctrl-C / SIGTERM, finishing requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, gateway: Gateway) -> std::io::Result<()> {
+    axum::serve(listener, app(gateway))
+        .with_graceful_shutdown(shutdown())
+        .await
 }
 
-/// Asks before logging out (the request did not prove it came from a site the person
-/// uses); the form POSTs the same parameters back, `confirm` holding the one-time token.
-pub fn logout_confirm_page(lang: Lang, fields: &[(&str, String)]) -> Response {
-    let page = LogoutPage {
-        lang: lang.code(),
-        t: lang.texts(),
-        confirm: true,
-        fields,
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
     };
-    html(StatusCode::OK, page.render())
-}
-
-pub fn logged_out_page(lang: Lang) -> Response {
-    let page = LogoutPage {
-        lang: lang.code(),
-        t: lang.texts(),
-        confirm: false,
-        fields: &[],
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
     };
-    html(StatusCode::OK, page.render())
-}
-
-/// An error page in both languages (errors can happen before a language is known).
-pub fn error_page(
-    status: StatusCode,
-    title_en: &str,
-    title_ru: &str,
-    message_en: &str,
-    message_ru: &str,
-) -> Response {
-    let page = ErrorPage {
-        lang: "ru",
-        title_en,
-        title_ru,
-        message_en,
-        message_ru,
-    };
-    html(status, page.render())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn language_follows_accept_language_preference() {
-        assert_eq!(
-            Lang::from_accept_language(Some("ru-RU,ru;q=0.9,en;q=0.8")),
-            Lang::Ru
-        );
-        assert_eq!(
-            Lang::from_accept_language(Some("en-US,en;q=0.9,ru;q=0.5")),
-            Lang::En
-        );
-        assert_eq!(Lang::from_accept_language(Some("de, ru;q=0.3")), Lang::Ru);
-        assert_eq!(Lang::from_accept_language(None), Lang::En);
-    }
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

@@ -230,7 +230,7 @@ redirect_uris = ["{SPA_REDIRECT}"]
             .await
             .unwrap();
         tokio::spawn(async move {
-            axum::serve(listener, socialgate::server::app(gateway))
+            axum::serve(listener, socialgate::web::app(gateway))
                 .await
                 .unwrap();
         });

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
-use super::{Store, StoreError, Ttl};
 use crate::primitives::hash_secret;
+use crate::store::{Store, StoreError, Ttl};
 
 #[derive(Clone)]
 pub struct BrowserSessions {

@@ -18,7 +18,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::TokensConfig;
 use crate::store::{self, Store, StoreError, Ttl};
-use crate::token::SigningKey;
+
+mod signing;
+
+pub use signing::{
+    ACCESS_TOKEN_TYP, Expect, ID_TOKEN_TYP, LOGOUT_TOKEN_TYP, SigningKey, VerifyError,
+};
 
 const STORE_KEY: &str = "keys";
 const LOCK_KEY: &str = "keys:rotating";
@@ -251,6 +256,25 @@ impl KeyRing {
             .map(|(_, k)| k.clone())
     }
 
+    /// Checks a token this gateway issued: its key (by `kid`, among the published ones),
+    /// signature, type, issuer and, unless allowed, expiry.
+    pub fn verify<T: for<'de> Deserialize<'de>>(
+        &self,
+        token: &str,
+        expect: Expect<'_>,
+    ) -> Result<T, VerifyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        if header.typ.as_deref() != Some(expect.typ) {
+            return Err(VerifyError::WrongType);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.by_kid(kid))
+            .ok_or(VerifyError::Invalid)?;
+        key.verify(token, &expect)
+    }
+
     /// The JWKS document: every key that is or will be signing, or signed a live token.
     pub fn jwks(&self) -> Result<serde_json::Value, KeyError> {
         let loaded = self.read();
@@ -440,5 +464,50 @@ mod tests {
         assert_eq!(now_published.len(), 2, "{now_published:?}");
         assert_eq!(now_published[0], second);
         assert!(ring.by_kid(&first).is_none());
+    }
+
+    #[tokio::test]
+    async fn access_token_verifies_and_id_token_is_refused_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::new(
+            Arc::new(MemoryStore::new()),
+            dir.path(),
+            KeyTimings::from_config(&crate::config::TokensConfig::default()),
+        );
+        ring.refresh().await.unwrap();
+        let key = ring.signing_key().unwrap();
+        let claims =
+            serde_json::json!({"iss": "https://gw", "sub": "ok:1", "exp": 4_000_000_000u64});
+        let expect = |issuer| Expect {
+            typ: ACCESS_TOKEN_TYP,
+            issuer,
+            allow_expired: false,
+        };
+        let at = key.sign(&claims, ACCESS_TOKEN_TYP).unwrap();
+        let back: serde_json::Value = ring.verify(&at, expect("https://gw")).unwrap();
+        assert_eq!(back["sub"], "ok:1");
+        let id = key.sign(&claims, ID_TOKEN_TYP).unwrap();
+        assert_eq!(
+            ring.verify::<serde_json::Value>(&id, expect("https://gw"))
+                .unwrap_err(),
+            VerifyError::WrongType
+        );
+        assert_eq!(
+            ring.verify::<serde_json::Value>(&at, expect("https://other"))
+                .unwrap_err(),
+            VerifyError::Invalid
+        );
+        let expired = serde_json::json!({"iss": "https://gw", "sub": "ok:1", "exp": 1_000u64});
+        let old = key.sign(&expired, ACCESS_TOKEN_TYP).unwrap();
+        assert_eq!(
+            ring.verify::<serde_json::Value>(&old, expect("https://gw"))
+                .unwrap_err(),
+            VerifyError::Expired
+        );
+        let lenient = Expect {
+            allow_expired: true,
+            ..expect("https://gw")
+        };
+        assert!(ring.verify::<serde_json::Value>(&old, lenient).is_ok());
     }
 }

@@ -6,13 +6,11 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+use super::types::Sid;
 use crate::config::{ClientId, SessionConfig};
 use crate::primitives::{now, random_token};
 use crate::provider::Identity;
 use crate::store::{self, Store, StoreError, Ttl};
-
-/// Session id: public (it is the `sid` claim in tokens), unlike the browser's cookie.
-pub type Sid = String;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SsoSession {
@@ -35,12 +33,12 @@ impl SsoSession {
     }
 }
 
-fn key(sid: &str) -> String {
+fn key(sid: &Sid) -> String {
     format!("sso:{sid}")
 }
 
 /// Marks a session that was logged out: its access tokens stop working at `/userinfo`.
-fn ended_key(sid: &str) -> String {
+fn ended_key(sid: &Sid) -> String {
     format!("sso-ended:{sid}")
 }
 
@@ -51,7 +49,7 @@ pub struct Sessions<'a> {
 
 impl Sessions<'_> {
     /// The live session `sid`, if it has not idled out or reached its maximum lifetime.
-    pub async fn get(&self, sid: &str) -> Result<Option<SsoSession>, StoreError> {
+    pub async fn get(&self, sid: &Sid) -> Result<Option<SsoSession>, StoreError> {
         let session: Option<SsoSession> = store::get_json(self.store, &key(sid)).await?;
         Ok(session.filter(|s| s.created + self.config.max_lifetime.as_secs() > now()))
     }
@@ -64,7 +62,7 @@ impl Sessions<'_> {
     ) -> Result<SsoSession, StoreError> {
         let t = now();
         let session = SsoSession {
-            sid: random_token(),
+            sid: Sid::new(random_token()),
             identity,
             auth_time: t,
             created: t,
@@ -104,7 +102,7 @@ impl Sessions<'_> {
     /// `token_lifetime`: how long tokens issued through it may still be presented.
     pub async fn end(
         &self,
-        sid: &str,
+        sid: &Sid,
         token_lifetime: Duration,
     ) -> Result<Option<SsoSession>, StoreError> {
         self.store
@@ -113,12 +111,12 @@ impl Sessions<'_> {
         store::take_json(self.store, &key(sid)).await
     }
 
-    pub async fn is_ended(&self, sid: &str) -> Result<bool, StoreError> {
+    pub async fn is_ended(&self, sid: &Sid) -> Result<bool, StoreError> {
         Ok(self.store.get(&ended_key(sid)).await?.is_some())
     }
 
     /// Whether a session exists (refresh tokens tied to it live only as long as it does).
-    pub async fn is_live(&self, sid: &str) -> Result<bool, StoreError> {
+    pub async fn is_live(&self, sid: &Sid) -> Result<bool, StoreError> {
         Ok(self.get(sid).await?.is_some())
     }
 }

@@ -1,0 +1,68 @@
+//! Access tokens presented back: `/userinfo` answers with their claims while they are
+//! valid, their session was not logged out and they were not revoked; RFC 7009 revocation
+//! of access and refresh tokens.
+
+use serde_json::{Map, Value};
+
+use super::error::{Error, TokenErrorCode};
+use super::mint::AccessClaims;
+use super::refresh;
+use crate::config::ClientConfig;
+use crate::gateway::Gateway;
+use crate::primitives::{hash_secret, now};
+use crate::store::Ttl;
+
+fn revoked_key(jti: &str) -> String {
+    format!("access-revoked:{}", hash_secret(jti))
+}
+
+/// `/userinfo`: the claims of a valid access token whose session was not logged out and
+/// which was not revoked.
+pub async fn userinfo(gw: &Gateway, bearer: Option<&str>) -> Result<Map<String, Value>, Error> {
+    let token = bearer.ok_or(Error::NoToken)?;
+    let access = gw
+        .minter()
+        .verify_access(token)
+        .map_err(|e| Error::InvalidToken(e.to_string()))?;
+    if let Some(sid) = &access.sid {
+        if gw.sessions().is_ended(sid).await? {
+            return Err(Error::InvalidToken("the session has ended".into()));
+        }
+    }
+    if gw.store.get(&revoked_key(&access.jti)).await?.is_some() {
+        return Err(Error::InvalidToken("the token was revoked".into()));
+    }
+    Ok(access.claims)
+}
+
+/// RFC 7009: revokes a refresh token's family, or an access token, if it belongs to the
+/// client. Unknown tokens are not an error (§2.2): the answer reveals nothing.
+pub async fn revoke(gw: &Gateway, client: &ClientConfig, token: Option<&str>) -> Result<(), Error> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::token(TokenErrorCode::InvalidRequest, "token is missing"))?;
+    if refresh::revoke(gw, client, token).await? {
+        return Ok(());
+    }
+    if let Ok(access) = gw.minter().verify_access(token) {
+        if access.client_id == client.client_id.as_str() {
+            revoke_access_token(gw, &access).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Revokes an access token until it would have expired anyway (RFC 7009).
+async fn revoke_access_token(gw: &Gateway, access: &AccessClaims) -> Result<(), Error> {
+    let left = access.exp.saturating_sub(now());
+    if left > 0 {
+        gw.store
+            .put(
+                &revoked_key(&access.jti),
+                vec![],
+                Ttl::For(std::time::Duration::from_secs(left)),
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! What the gateway keeps in a person's browser, through maintained layers: the browser
+//! session (tower-sessions: the SSO session id and the logout form's one-time token), and
+//! the cookie that binds a login to the browser that started it (a tower-cookies jar).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use subtle::ConstantTimeEq;
+use tower_cookies::Cookies;
+use tower_cookies::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use super::errors::BrowserError;
+use super::session_store::BrowserSessions;
+use crate::gateway::Gateway;
+use crate::oidc::types::{BrowserId, Sid};
+use crate::store::StoreError;
+
+/// The browser session's key holding the SSO session id.
+const SID: &str = "sid";
+/// The browser session's key holding the logout confirmation form's one-time token.
+const LOGOUT_CSRF: &str = "logout_csrf";
+
+/// The SSO session cookie: HttpOnly, SameSite=Lax (it must come along on the network's
+/// redirect back), Secure and `__Host-` on https; it idles out with the session.
+pub fn session_layer(gw: &Gateway) -> SessionManagerLayer<BrowserSessions> {
+    let https = gw.config.server.issuer.is_https();
+    let idle = time::Duration::try_from(gw.config.session.idle_timeout)
+        .unwrap_or(time::Duration::hours(8));
+    SessionManagerLayer::new(BrowserSessions::new(gw.store.clone()))
+        .with_name(if https {
+            "__Host-socialgate_session"
+        } else {
+            "socialgate_session"
+        })
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(https)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+        // Every visit restarts the idle timer, not only changes.
+        .with_always_save(true)
+}
+
+/// The person's browser: its session and its cookies.
+pub struct Browser {
+    session: Session,
+    cookies: Cookies,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Browser {
+    type Rejection = (axum::http::StatusCode, &'static str);
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // The session layer installs the cookie jar too.
+        let session = Session::from_request_parts(parts, state).await?;
+        let cookies = Cookies::from_request_parts(parts, state).await?;
+        Ok(Browser { session, cookies })
+    }
+}
+
+fn session_error(e: tower_sessions::session::Error) -> BrowserError {
+    StoreError::Unavailable(e.to_string()).into()
+}
+
+impl Browser {
+    /// The SSO session this browser is logged in with, if any.
+    pub async fn sid(&self) -> Result<Option<Sid>, BrowserError> {
+        let sid: Option<String> = self.session.get(SID).await.map_err(session_error)?;
+        Ok(sid.map(Sid::new))
+    }
+
+    /// Points the browser at SSO session `sid` under a new cookie value: every network
+    /// login renews it, so a cookie planted or copied before the login (session fixation)
+    /// is worthless after it.
+    pub async fn log_in(&self, sid: &Sid) -> Result<(), BrowserError> {
+        self.session.cycle_id().await.map_err(session_error)?;
+        self.session
+            .insert(SID, sid.as_str())
+            .await
+            .map_err(session_error)?;
+        self.save().await
+    }
+
+    /// Saves the browser session now, so a store failure becomes our 503 page; the session
+    /// layer, saving after the handler, could only replace the response with a blank 500.
+    pub async fn save(&self) -> Result<(), BrowserError> {
+        self.session.save().await.map_err(session_error)
+    }
+
+    /// Forgets everything the session held (logout).
+    pub async fn end(&self) -> Result<(), BrowserError> {
+        self.session.flush().await.map_err(session_error)
+    }
+
+    /// Remembers the one-time token of the logout form just shown.
+    pub async fn expect_logout_confirmation(&self, csrf: &str) -> Result<(), BrowserError> {
+        self.session
+            .insert(LOGOUT_CSRF, csrf)
+            .await
+            .map_err(session_error)
+    }
+
+    /// Whether `given`, posted from the gateway's own logout form, is the one-time token
+    /// this browser's session expects; the token is used up either way.
+    pub async fn confirms_logout(&self, given: &str) -> Result<bool, BrowserError> {
+        let expected: Option<String> = self
+            .session
+            .remove(LOGOUT_CSRF)
+            .await
+            .map_err(session_error)?;
+        Ok(expected.is_some_and(|e| e.as_bytes().ct_eq(given.as_bytes()).into()))
+    }
+
+    /// The id binding logins to this browser, if it holds a well-formed one.
+    pub fn binding(&self, gw: &Gateway) -> Option<BrowserId> {
+        self.cookies
+            .get(binding_cookie_name(gw))
+            .and_then(|c| BrowserId::parse(c.value()))
+    }
+
+    /// Gives the browser its binding id, on `response`. Lax, so it comes along on the
+    /// network's top-level redirect back to the callback; `__Host-` pins it to this exact
+    /// origin on https. Written as one header, in the attribute order it has always had;
+    /// the jar reads it back.
+    pub fn bind(&self, gw: &Gateway, id: &BrowserId, response: &mut Response) {
+        let secure = if gw.config.server.issuer.is_https() {
+            "; Secure"
+        } else {
+            ""
+        };
+        let cookie = format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}",
+            binding_cookie_name(gw),
+            id.as_str()
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+}
+
+fn binding_cookie_name(gw: &Gateway) -> &'static str {
+    if gw.config.server.issuer.is_https() {
+        "__Host-socialgate_browser"
+    } else {
+        "socialgate_browser"
+    }
+}

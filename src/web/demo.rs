@@ -1,0 +1,99 @@
+//! The demo network's pages (the form where a person types any name) and the built-in demo
+//! site's callback, routed only here: the rest of the web layer does not know the demo.
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::AppState;
+use super::errors::BrowserError;
+use super::pages::{self, Lang};
+use crate::demo_site;
+use crate::gateway::Gateway;
+use crate::oidc::error::PageError;
+use crate::provider::{ConfiguredProvider, demo};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/demo/{provider}", get(demo_form).post(demo_submit))
+        .route(demo_site::CALLBACK_PATH, get(demo_site_callback))
+}
+
+#[derive(Deserialize)]
+struct DemoSiteCallback {
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The built-in demo site's redirect URI: shows what a site would receive.
+async fn demo_site_callback(
+    State(gw): State<AppState>,
+    Query(q): Query<DemoSiteCallback>,
+) -> Result<Response, BrowserError> {
+    if demo_site::client(&gw).is_none() {
+        return Ok((StatusCode::NOT_FOUND, "not found").into_response());
+    }
+    match (q.code, q.error) {
+        (Some(code), _) => Ok(pages::demo_site_page(&demo_site::finish(&gw, code).await?)),
+        (None, error) => Ok(pages::demo_site_page(&[
+            ("error".into(), error.unwrap_or_else(|| "no code".into())),
+            (
+                "error_description".into(),
+                q.error_description.unwrap_or_default(),
+            ),
+        ])),
+    }
+}
+
+#[derive(Deserialize)]
+struct DemoQuery {
+    state: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoForm {
+    state: String,
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+fn demo_provider<'g>(gw: &'g Gateway, name: &str) -> Result<&'g ConfiguredProvider, BrowserError> {
+    gw.providers
+        .get(name)
+        .filter(|p| p.is_demo)
+        .ok_or_else(|| PageError::UnknownProvider.into())
+}
+
+async fn demo_form(
+    State(gw): State<AppState>,
+    Path(provider): Path<String>,
+    lang: Lang,
+    Query(q): Query<DemoQuery>,
+) -> Result<Response, BrowserError> {
+    let p = demo_provider(&gw, &provider)?;
+    let state = q.state.ok_or(PageError::BadState)?;
+    Ok(pages::demo_page(lang, &format!("/demo/{}", p.name), &state))
+}
+
+async fn demo_submit(
+    State(gw): State<AppState>,
+    Path(provider): Path<String>,
+    Form(form): Form<DemoForm>,
+) -> Result<Response, BrowserError> {
+    let p = demo_provider(&gw, &provider)?;
+    let url = demo::complete(
+        gw.store.as_ref(),
+        &gw.config.server.issuer,
+        &p.name,
+        &form.state,
+        &form.name,
+        &form.email,
+    )
+    .await?;
+    Ok(Redirect::to(&url).into_response())
+}

@@ -1,0 +1,309 @@
+//! The error surfaces: how a domain `Error` looks on the wire, written once per surface. A
+//! handler picks its surface by the type it returns:
+//! - `BrowserError`: a person's browser — an HTML page while the redirect URI is not
+//!   trusted, else an RFC 6749 redirect back to the site;
+//! - `TokenEndpointError`: `/token` and `/revoke`, RFC 6749 §5.2 JSON;
+//! - `ApiError`: the JSON APIs (`/userinfo`, `/jwks`, those to come), with RFC 6750
+//!   bearer challenges.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use super::pages;
+use crate::oidc::error::{Error, PageError, SiteError, TokenErrorCode};
+
+const STORE_DOWN: &str = "the service cannot reach its storage; retry later";
+
+/// A domain error in a person's browser.
+#[derive(Debug)]
+pub struct BrowserError(pub Error);
+
+/// A domain error at the token or revocation endpoint. `basic_challenge`: the client
+/// tried HTTP Basic, so a failed authentication answers with `WWW-Authenticate`.
+#[derive(Debug)]
+pub struct TokenEndpointError {
+    pub error: Error,
+    pub basic_challenge: bool,
+}
+
+/// A domain error at a JSON API.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl<E: Into<Error>> From<E> for BrowserError {
+    fn from(e: E) -> Self {
+        BrowserError(e.into())
+    }
+}
+
+impl<E: Into<Error>> From<E> for TokenEndpointError {
+    fn from(e: E) -> Self {
+        TokenEndpointError {
+            error: e.into(),
+            basic_challenge: false,
+        }
+    }
+}
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for BrowserError {
+    fn into_response(self) -> Response {
+        match self.0 {
+            Error::Page(e) => {
+                tracing::info!(error = %e, "login stopped with an error page");
+                let (en, ru) = explain(&e);
+                let status = match e {
+                    PageError::UnknownProvider => StatusCode::NOT_FOUND,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                pages::error_page(status, "Login error", "Ошибка входа", &en, &ru)
+            }
+            Error::Site(e) => to_site(&e),
+            Error::Store(e) => {
+                tracing::error!(error = %e, "store failure");
+                pages::error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service unavailable",
+                    "Сервис недоступен",
+                    "The login service cannot reach its storage. Try again in a minute.",
+                    "Служба входа не может обратиться к хранилищу. Попробуйте через минуту.",
+                )
+            }
+            // The demo site redeems its code in the browser's request.
+            Error::Token(code, description) => {
+                tracing::info!(error = code.as_str(), %description, "token request refused");
+                let message = format!("{}: {description}", code.as_str());
+                pages::error_page(
+                    StatusCode::BAD_REQUEST,
+                    "Login error",
+                    "Ошибка входа",
+                    &message,
+                    &message,
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "login failed");
+                pages::error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "Внутренняя ошибка",
+                    "Something went wrong on our side.",
+                    "Что-то пошло не так на нашей стороне.",
+                )
+            }
+        }
+    }
+}
+
+/// An RFC 6749 §4.1.2.1 error redirect to the site's verified redirect URI.
+fn to_site(e: &SiteError) -> Response {
+    tracing::info!(error = e.code.as_str(), description = %e.description, "login error returned to the site");
+    let description = description_for_site(&e.description);
+    let mut params = vec![
+        ("error", e.code.as_str()),
+        ("error_description", description.as_str()),
+    ];
+    if let Some(state) = &e.state {
+        params.push(("state", state.as_str()));
+    }
+    params.push(("iss", &e.issuer));
+    redirect_with(e.redirect_uri.as_str(), &params)
+}
+
+impl IntoResponse for TokenEndpointError {
+    fn into_response(self) -> Response {
+        let (code, description) = match self.error {
+            Error::Token(code, description) => {
+                tracing::info!(error = code.as_str(), %description, "token request refused");
+                (code, description)
+            }
+            Error::Store(e) => {
+                tracing::error!(error = %e, "store failure at the token endpoint");
+                (TokenErrorCode::TemporarilyUnavailable, STORE_DOWN.into())
+            }
+            other => {
+                tracing::error!(error = %other, "internal error at the token endpoint");
+                (TokenErrorCode::ServerError, "internal error".into())
+            }
+        };
+        let status = match code {
+            TokenErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            TokenErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            TokenErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let mut response = json_error(status, code.as_str(), &description);
+        if code == TokenErrorCode::InvalidClient && self.basic_challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"socialgate\""),
+            );
+        }
+        response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self.0 {
+            Error::NoToken => (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"socialgate\"")],
+            )
+                .into_response(),
+            Error::InvalidToken(description) => {
+                let challenge = format!(
+                    "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                    description.replace(['"', '\\'], "")
+                );
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({ "error": "invalid_token", "error_description": description })),
+                )
+                    .into_response();
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
+                response
+            }
+            Error::Store(e) => {
+                tracing::error!(error = %e, "store failure");
+                let mut response = json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    STORE_DOWN,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response
+            }
+            // A client-authenticated API answers refusals as the token endpoint does.
+            Error::Token(..) => TokenEndpointError::from(self.0).into_response(),
+            other => {
+                tracing::error!(error = %other, "internal error at an API");
+                json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error",
+                )
+            }
+        }
+    }
+}
+
+/// An OAuth error object, never cached.
+fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
+    let body = json!({ "error": code, "error_description": description });
+    (status, no_store(), Json(body)).into_response()
+}
+
+/// Token answers must not be cached (RFC 6749 §5.1).
+pub fn no_store() -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (header::PRAGMA, HeaderValue::from_static("no-cache")),
+    ]
+}
+
+/// Appends OAuth response parameters to a redirect URI, keeping its own query (RFC 6749
+/// §3.1.2: a registered `?action=…` stays, ours follow with `&`).
+pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in params {
+                    q.append_pair(k, v);
+                }
+            }
+            Redirect::to(url.as_str()).into_response()
+        }
+        // Registered URIs were validated at start-up; this cannot happen, but never panic.
+        Err(_) => pages::error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error",
+            "Внутренняя ошибка",
+            "The site's redirect address is invalid.",
+            "Адрес возврата сайта некорректен.",
+        ),
+    }
+}
+
+/// RFC 6749 §4.1.2.1 allows only printable ASCII without `"` and `\\` in
+/// `error_description`; network messages may hold anything, so the rest becomes `?`.
+fn description_for_site(text: &str) -> String {
+    text.chars()
+        .take(200)
+        .map(|c| {
+            if (' '..='~').contains(&c) && c != '"' && c != '\\' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// (English, Russian) explanation for the person.
+fn explain(e: &PageError) -> (String, String) {
+    match e {
+        PageError::MalformedRequest => (
+            "The site sent a login request that cannot be read.".into(),
+            "Сайт отправил запрос на вход, который невозможно прочитать.".into(),
+        ),
+        PageError::MissingParameter(p) => (
+            format!("The site sent an incomplete login request: `{p}` is missing."),
+            format!("Сайт отправил неполный запрос на вход: нет параметра `{p}`."),
+        ),
+        PageError::UnknownClient => (
+            "The site that sent you here is not registered with this login service.".into(),
+            "Сайт, с которого вы пришли, не зарегистрирован в этой службе входа.".into(),
+        ),
+        PageError::UnregisteredRedirectUri => (
+            "The site asked to return you to an address it has not registered. For your safety, you are not sent there.".into(),
+            "Сайт попросил вернуть вас на незарегистрированный адрес. Ради вашей безопасности переход не выполнен.".into(),
+        ),
+        PageError::BadState => (
+            "This login link is invalid, was already used, or has expired. Go back to the site and start the login again.".into(),
+            "Ссылка входа недействительна, уже использована или устарела. Вернитесь на сайт и начните вход заново.".into(),
+        ),
+        PageError::OtherBrowser => (
+            "This login was started in another browser (or cookies are blocked). Go back to the site and start the login again in this browser.".into(),
+            "Этот вход был начат в другом браузере (или cookies отключены). Вернитесь на сайт и начните вход заново в этом браузере.".into(),
+        ),
+        PageError::UnknownProvider => (
+            "This login method does not exist.".into(),
+            "Такого способа входа нет.".into(),
+        ),
+        PageError::BadLogoutHint => (
+            "The site sent a logout request that this login service did not issue.".into(),
+            "Сайт отправил запрос на выход, который эта служба входа не выдавала.".into(),
+        ),
+        PageError::UnregisteredPostLogoutUri => (
+            "The site asked to return you after logout to an address it has not registered. For your safety, you are not sent there.".into(),
+            "Сайт попросил вернуть вас после выхода на незарегистрированный адрес. Ради вашей безопасности переход не выполнен.".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn site_descriptions_keep_to_the_rfc_charset() {
+        assert_eq!(
+            description_for_site("VK said \"Ошибка\" \\ ok"),
+            "VK said ???????? ? ok"
+        );
+        assert_eq!(description_for_site(&"x".repeat(500)).len(), 200);
+    }
+}

@@ -1,0 +1,221 @@
+//! Extractors: the request parsing every handler shares — client credentials, bearer
+//! tokens, the page language — done once, here.
+
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64_STD;
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::errors::TokenEndpointError;
+use super::pages::Lang;
+use crate::config::{ClientConfig, Config};
+use crate::oidc::clients::{AuthMethod, ClientCredentials};
+use crate::oidc::error::{Error, TokenErrorCode};
+
+/// A client-authenticated form (`/token`, `/revoke`, the client APIs): the client's
+/// credentials — HTTP Basic with RFC 6749's form-decoding, `client_secret_post`, or a
+/// public client's bare `client_id` — and the rest of the form.
+pub struct ClientForm<T> {
+    pub credentials: ClientCredentials,
+    pub form: T,
+}
+
+impl<T> ClientForm<T> {
+    /// The registered client the credentials prove. A failure after an attempt with Basic
+    /// answers with a Basic challenge.
+    pub fn client<'c>(&self, config: &'c Config) -> Result<&'c ClientConfig, TokenEndpointError> {
+        self.credentials
+            .authenticate(config)
+            .map_err(|error| TokenEndpointError {
+                error,
+                basic_challenge: self.credentials.method == AuthMethod::Basic,
+            })
+    }
+}
+
+#[derive(Deserialize)]
+struct WithCredentials<T> {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    #[serde(flatten)]
+    rest: T,
+}
+
+impl<S, T> FromRequest<S> for ClientForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = TokenEndpointError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let basic = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let Form(body) = Form::<WithCredentials<T>>::from_request(req, state)
+            .await
+            .map_err(|e| {
+                Error::token(
+                    TokenErrorCode::InvalidRequest,
+                    format!("the body must be application/x-www-form-urlencoded: {e}"),
+                )
+            })?;
+        let credentials = credentials(basic.as_deref(), body.client_id, body.client_secret)?;
+        Ok(ClientForm {
+            credentials,
+            form: body.rest,
+        })
+    }
+}
+
+/// One authentication method: Basic when the header is there (the form may repeat the
+/// same `client_id`, not add a secret), else the form's.
+fn credentials(
+    basic: Option<&str>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+) -> Result<ClientCredentials, TokenEndpointError> {
+    let refused = |basic_challenge: bool, code: TokenErrorCode, why: &str| TokenEndpointError {
+        error: Error::token(code, why),
+        basic_challenge,
+    };
+    let Some(header) = basic else {
+        let id = client_id.ok_or_else(|| {
+            refused(
+                false,
+                TokenErrorCode::InvalidClient,
+                "client authentication failed",
+            )
+        })?;
+        return Ok(ClientCredentials::posted(
+            id,
+            client_secret.map(SecretString::from),
+        ));
+    };
+    let (id, secret, as_sent) = parse_basic(header).ok_or_else(|| {
+        refused(
+            true,
+            TokenErrorCode::InvalidClient,
+            "malformed Basic credentials",
+        )
+    })?;
+    if client_secret.is_some() {
+        return Err(refused(
+            false,
+            TokenErrorCode::InvalidRequest,
+            "use one client authentication method, not two",
+        ));
+    }
+    if client_id.is_some_and(|posted| posted != id) {
+        return Err(refused(
+            true,
+            TokenErrorCode::InvalidClient,
+            "client authentication failed",
+        ));
+    }
+    Ok(ClientCredentials {
+        client_id: id,
+        secret: Some(SecretString::from(secret)),
+        secret_as_sent: Some(SecretString::from(as_sent)),
+        method: AuthMethod::Basic,
+    })
+}
+
+/// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64, so a secret with
+/// `+`, `%` or `:` survives. Returns the decoded id and secret, plus the secret as sent, for
+/// clients that skip the encoding.
+fn parse_basic(header: &str) -> Option<(String, String, String)> {
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    let decoded = B64_STD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?, secret.to_string()))
+}
+
+/// `Authorization: Bearer …`, if sent (RFC 6750 §2.1).
+pub struct BearerToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|t| t.trim().to_string());
+        Ok(BearerToken(token))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Lang::from_accept_language(
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        // id "shop", secret "a+b%c:d" encoded per RFC 6749 §2.3.1.
+        let header = format!("Basic {}", B64_STD.encode("shop:a%2Bb%25c%3Ad"));
+        assert_eq!(
+            parse_basic(&header),
+            Some((
+                "shop".to_string(),
+                "a+b%c:d".to_string(),
+                "a%2Bb%25c%3Ad".to_string()
+            ))
+        );
+        assert_eq!(parse_basic("Basic !!!"), None);
+    }
+
+    #[test]
+    fn one_method_only_and_the_challenge_follows_basic() {
+        let header = format!("Basic {}", B64_STD.encode("shop:secret"));
+        let two = credentials(Some(&header), None, Some("secret".into())).unwrap_err();
+        assert!(matches!(
+            two.error,
+            Error::Token(TokenErrorCode::InvalidRequest, _)
+        ));
+        let other_id = credentials(Some(&header), Some("forum".into()), None).unwrap_err();
+        assert!(other_id.basic_challenge);
+        let none = credentials(None, None, None).unwrap_err();
+        assert!(!none.basic_challenge);
+        let posted = credentials(None, Some("spa".into()), None).unwrap();
+        assert_eq!(posted.method, AuthMethod::Post);
+        assert!(posted.secret.is_none());
+        let basic = credentials(Some(&header), Some("shop".into()), None).unwrap();
+        assert_eq!(
+            (basic.client_id.as_str(), basic.method),
+            ("shop", AuthMethod::Basic)
+        );
+    }
+}

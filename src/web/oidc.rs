@@ -1,0 +1,186 @@
+//! The OpenID Connect endpoints sites talk to. Each handler extracts the request, makes one
+//! call into `crate::oidc` and turns the result into a response; errors take the surface of
+//! the type the handler returns.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tower_http::cors::{Any, CorsLayer};
+
+use super::AppState;
+use super::browser::{self, Browser};
+use super::errors::{ApiError, BrowserError, TokenEndpointError, no_store, redirect_with};
+use super::extract::{BearerToken, ClientForm};
+use super::pages::{self, Lang, ProviderButton};
+use crate::gateway::Gateway;
+use crate::oidc::authorize::AuthorizeParams;
+use crate::oidc::code::Issued;
+use crate::oidc::error::PageError;
+use crate::oidc::exchange::{self, TokenForm, TokenRequest};
+use crate::oidc::login::{self, Authorized};
+use crate::oidc::logout::{LogoutParams, Outcome};
+use crate::oidc::{self as domain, access};
+
+pub fn routes(gw: &Gateway) -> Router<AppState> {
+    // What single-page and mobile apps call from their own origin: open to any origin,
+    // without cookies (these endpoints never read them).
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    let api = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/jwks", get(jwks))
+        .route("/token", post(token))
+        .route("/revoke", post(revoke))
+        .route("/userinfo", get(userinfo).post(userinfo))
+        .layer(cors);
+    Router::new()
+        .route("/authorize", get(authorize).post(authorize))
+        .route("/callback/{provider}", get(callback))
+        .route("/logout", get(logout).post(logout))
+        .layer(browser::session_layer(gw))
+        .merge(api)
+}
+
+async fn discovery(State(gw): State<AppState>) -> Response {
+    Json(domain::discovery(&gw.config.server.issuer)).into_response()
+}
+
+async fn jwks(State(gw): State<AppState>) -> Result<Response, ApiError> {
+    let jwks = gw.keys.jwks()?;
+    let cache = format!("public, max-age={}", gw.keys.jwks_max_age().as_secs());
+    Ok(([(header::CACHE_CONTROL, cache)], Json(jwks)).into_response())
+}
+
+/// `/authorize`, GET or POST (axum's `Form` reads a GET's query string).
+async fn authorize(
+    State(gw): State<AppState>,
+    browser: Browser,
+    lang: Lang,
+    params: Result<Form<AuthorizeParams>, FormRejection>,
+) -> Result<Response, BrowserError> {
+    let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
+    let gw = gw.as_ref();
+    let sid = browser.sid().await?;
+    match login::authorize(gw, params, sid.as_ref(), browser.binding(gw)).await? {
+        Authorized::Issued(issued) => {
+            browser.save().await?;
+            Ok(redirect_issued(&issued))
+        }
+        Authorized::ToNetwork {
+            url,
+            browser: id,
+            new_browser,
+        } => {
+            let mut response = Redirect::to(&url).into_response();
+            if new_browser {
+                browser.bind(gw, &id, &mut response);
+            }
+            Ok(response)
+        }
+        Authorized::Choose {
+            client_name,
+            choices,
+        } => {
+            let buttons: Vec<ProviderButton> = choices
+                .iter()
+                .map(|c| ProviderButton::new(c.provider, lang, c.href.clone()))
+                .collect();
+            Ok(pages::login_page(lang, client_name, &buttons))
+        }
+    }
+}
+
+async fn callback(
+    State(gw): State<AppState>,
+    browser: Browser,
+    Path(provider): Path<String>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, BrowserError> {
+    let Query(params) = params.map_err(|_| PageError::BadState)?;
+    let sid = browser.sid().await?;
+    let binding = browser.binding(&gw);
+    let issued = login::finish(&gw, &provider, params, binding.as_ref(), sid.as_ref()).await?;
+    browser.log_in(&issued.sid).await?;
+    Ok(redirect_issued(&issued))
+}
+
+fn redirect_issued(issued: &Issued) -> Response {
+    let params: Vec<(&str, &str)> = issued
+        .params
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    redirect_with(issued.redirect_uri.as_str(), &params)
+}
+
+/// `/logout`. Only a POST of the gateway's own form, carrying the one-time token this
+/// browser's session holds, counts as the person's confirmation.
+async fn logout(
+    State(gw): State<AppState>,
+    method: Method,
+    browser: Browser,
+    lang: Lang,
+    params: Result<Form<LogoutParams>, FormRejection>,
+) -> Result<Response, BrowserError> {
+    let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
+    let posted = method == Method::POST;
+    let sid = browser.sid().await?;
+    let confirmed = match (&params.confirm, posted) {
+        (Some(token), true) => browser.confirms_logout(token).await?,
+        _ => false,
+    };
+    match crate::oidc::logout::logout(&gw, params, sid.as_ref(), confirmed).await? {
+        Outcome::Confirm { fields, csrf } => {
+            browser.expect_logout_confirmation(&csrf).await?;
+            Ok(pages::logout_confirm_page(lang, &fields))
+        }
+        Outcome::Done(redirect) => {
+            browser.end().await?;
+            Ok(match redirect {
+                Some(url) => Redirect::to(&url).into_response(),
+                None => pages::logged_out_page(lang),
+            })
+        }
+    }
+}
+
+async fn token(
+    State(gw): State<AppState>,
+    request: ClientForm<TokenForm>,
+) -> Result<Response, TokenEndpointError> {
+    let client = request.client(&gw.config)?;
+    let grant = TokenRequest::try_from(request.form)?;
+    let response = exchange::token(&gw, client, grant).await?;
+    Ok((no_store(), Json(response)).into_response())
+}
+
+async fn userinfo(
+    State(gw): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> Result<Response, ApiError> {
+    let claims = access::userinfo(&gw, token.as_deref()).await?;
+    Ok((no_store(), Json(claims)).into_response())
+}
+
+/// `/revoke`'s form (RFC 7009); the hint is optional and not needed.
+#[derive(serde::Deserialize)]
+struct RevokeForm {
+    token: Option<String>,
+}
+
+async fn revoke(
+    State(gw): State<AppState>,
+    request: ClientForm<RevokeForm>,
+) -> Result<Response, TokenEndpointError> {
+    let client = request.client(&gw.config)?;
+    access::revoke(&gw, client, request.form.token.as_deref()).await?;
+    Ok((no_store(), Json(json!({}))).into_response())
+}

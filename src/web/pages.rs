@@ -1,0 +1,288 @@
+//! The HTML pages people see: the provider chooser, error pages, logout, and the demo
+//! network's form. Server-rendered (askama, auto-escaped), no JavaScript, Russian or English.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::provider::ConfiguredProvider;
+
+/// The page language, from `Accept-Language`: Russian when preferred over English.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let mut best = (Lang::En, -1.0f32);
+        for item in header.unwrap_or("").split(',') {
+            let mut parts = item.trim().split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let lang = if tag == "ru" || tag.starts_with("ru-") {
+                Lang::Ru
+            } else if tag == "en" || tag.starts_with("en-") {
+                Lang::En
+            } else {
+                continue;
+            };
+            if q > best.1 {
+                best = (lang, q);
+            }
+        }
+        best.0
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+
+    fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Ru => &RU,
+            Lang::En => &EN,
+        }
+    }
+}
+
+pub struct Texts {
+    title: &'static str,
+    continue_to: &'static str,
+    with: &'static str,
+    demo_warning: &'static str,
+    demo_title: &'static str,
+    demo_name: &'static str,
+    demo_email: &'static str,
+    demo_submit: &'static str,
+    logout_title: &'static str,
+    logout_question: &'static str,
+    logout_button: &'static str,
+    logged_out: &'static str,
+}
+
+static EN: Texts = Texts {
+    title: "Log in",
+    continue_to: "to continue to",
+    with: "Log in with",
+    demo_warning: "Demo login for trying socialgate out: anyone can type any name. Never enable it on a real site.",
+    demo_title: "Demo network",
+    demo_name: "Name",
+    demo_email: "Email (optional)",
+    demo_submit: "Log in",
+    logout_title: "Log out",
+    logout_question: "Log out of every site you entered through this login?",
+    logout_button: "Log out",
+    logged_out: "You are logged out. Sites you entered through this login have been told to end your session.",
+};
+
+static RU: Texts = Texts {
+    title: "Вход",
+    continue_to: "для продолжения на",
+    with: "Войти через",
+    demo_warning: "Демо-вход только для пробы socialgate: любой может ввести любое имя. Не включайте его на настоящем сайте.",
+    demo_title: "Демо-сеть",
+    demo_name: "Имя",
+    demo_email: "Email (необязательно)",
+    demo_submit: "Войти",
+    logout_title: "Выход",
+    logout_question: "Выйти со всех сайтов, на которые вы вошли через этот вход?",
+    logout_button: "Выйти",
+    logged_out: "Вы вышли. Сайты, на которые вы вошли через этот вход, получили уведомление о завершении сеанса.",
+};
+
+/// A provider button on the login page.
+pub struct ProviderButton {
+    pub label: String,
+    /// Background and text: `#hex` colours, checked when the descriptor was loaded.
+    pub color: String,
+    pub text_color: String,
+    pub href: String,
+    pub demo: bool,
+}
+
+/// Colours of a network whose descriptor names none: dark grey, white text.
+const DEFAULT_BUTTON: (&str, &str) = ("#374151", "#ffffff");
+
+impl ProviderButton {
+    pub fn new(provider: &ConfiguredProvider, lang: Lang, href: String) -> Self {
+        ProviderButton {
+            label: provider.label(lang == Lang::Ru).to_string(),
+            color: provider
+                .button_color
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BUTTON.0.into()),
+            text_color: provider
+                .button_text_color
+                .clone()
+                .unwrap_or_else(|| DEFAULT_BUTTON.1.into()),
+            href,
+            demo: provider.is_demo,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    lang: &'a str,
+    t: &'a Texts,
+    client_name: &'a str,
+    providers: &'a [ProviderButton],
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    lang: &'a str,
+    title_en: &'a str,
+    title_ru: &'a str,
+    message_en: &'a str,
+    message_ru: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "demo.html")]
+struct DemoPage<'a> {
+    lang: &'a str,
+    t: &'a Texts,
+    action: &'a str,
+    state: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct LogoutPage<'a> {
+    lang: &'a str,
+    t: &'a Texts,
+    confirm: bool,
+    fields: &'a [(&'a str, String)],
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    lang: &'a str,
+    discovery: &'a str,
+    demo_start: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "demo_site.html")]
+struct DemoSitePage<'a> {
+    lang: &'a str,
+    claims: &'a [(String, String)],
+}
+
+pub fn home_page(discovery: &str, demo_start: Option<&str>) -> Response {
+    let page = HomePage {
+        lang: "en",
+        discovery,
+        demo_start,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+pub fn demo_site_page(claims: &[(String, String)]) -> Response {
+    let page = DemoSitePage { lang: "en", claims };
+    html(StatusCode::OK, page.render())
+}
+
+fn html(status: StatusCode, rendered: askama::Result<String>) -> Response {
+    match rendered {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+pub fn login_page(lang: Lang, client_name: &str, providers: &[ProviderButton]) -> Response {
+    let page = LoginPage {
+        lang: lang.code(),
+        t: lang.texts(),
+        client_name,
+        providers,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+pub fn demo_page(lang: Lang, action: &str, state: &str) -> Response {
+    let page = DemoPage {
+        lang: lang.code(),
+        t: lang.texts(),
+        action,
+        state,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+/// Asks before logging out (the request did not prove it came from a site the person
+/// uses); the form POSTs the same parameters back, `confirm` holding the one-time token.
+pub fn logout_confirm_page(lang: Lang, fields: &[(&str, String)]) -> Response {
+    let page = LogoutPage {
+        lang: lang.code(),
+        t: lang.texts(),
+        confirm: true,
+        fields,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+pub fn logged_out_page(lang: Lang) -> Response {
+    let page = LogoutPage {
+        lang: lang.code(),
+        t: lang.texts(),
+        confirm: false,
+        fields: &[],
+    };
+    html(StatusCode::OK, page.render())
+}
+
+/// An error page in both languages (errors can happen before a language is known).
+pub fn error_page(
+    status: StatusCode,
+    title_en: &str,
+    title_ru: &str,
+    message_en: &str,
+    message_ru: &str,
+) -> Response {
+    let page = ErrorPage {
+        lang: "ru",
+        title_en,
+        title_ru,
+        message_en,
+        message_ru,
+    };
+    html(status, page.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_follows_accept_language_preference() {
+        assert_eq!(
+            Lang::from_accept_language(Some("ru-RU,ru;q=0.9,en;q=0.8")),
+            Lang::Ru
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("en-US,en;q=0.9,ru;q=0.5")),
+            Lang::En
+        );
+        assert_eq!(Lang::from_accept_language(Some("de, ru;q=0.3")), Lang::Ru);
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+    }
+}
