@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::keys::{KeyError, KeyRing, KeyTimings};
-use crate::oidc::mint::Minter;
-use crate::oidc::sso::Sessions;
 use crate::provider::{Registry, http};
 use crate::store::{self, Store};
 
@@ -77,22 +75,6 @@ impl Gateway {
             keys,
             sites_http,
         })
-    }
-
-    pub fn sessions(&self) -> Sessions<'_> {
-        Sessions {
-            store: self.store.as_ref(),
-            config: self.config.session,
-        }
-    }
-
-    /// Signs and checks the gateway's tokens.
-    pub fn minter(&self) -> Minter<'_> {
-        Minter {
-            keys: &self.keys,
-            issuer: &self.config.server.issuer,
-            lifetime: self.config.tokens.lifetime,
-        }
     }
 
     /// Whether the gateway can serve logins: store answering, keys loaded.

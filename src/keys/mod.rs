@@ -47,12 +47,13 @@ pub enum KeyError {
 }
 
 /// What the store holds: every published key, oldest first.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
 struct StoredKeys {
     keys: Vec<StoredKey>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// No `Debug`: it holds a private key.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 struct StoredKey {
     /// PKCS#8 PEM of the private key.
     pem: String,

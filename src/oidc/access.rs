@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, TokenErrorCode};
 use super::mint::AccessClaims;
+use super::mint::Minter;
 use super::refresh;
+use super::sso::Sessions;
 use crate::config::ClientConfig;
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, now};
@@ -20,12 +22,11 @@ fn revoked_key(jti: &str) -> String {
 /// which was not revoked.
 pub async fn userinfo(gw: &Gateway, bearer: Option<&str>) -> Result<Map<String, Value>, Error> {
     let token = bearer.ok_or(Error::NoToken)?;
-    let access = gw
-        .minter()
+    let access = Minter::of(gw)
         .verify_access(token)
         .map_err(|e| Error::InvalidToken(e.to_string()))?;
     if let Some(sid) = &access.sid {
-        if gw.sessions().is_ended(sid).await? {
+        if Sessions::of(gw).is_ended(sid).await? {
             return Err(Error::InvalidToken("the session has ended".into()));
         }
     }
@@ -44,7 +45,7 @@ pub async fn revoke(gw: &Gateway, client: &ClientConfig, token: Option<&str>) ->
     if refresh::revoke(gw, client, token).await? {
         return Ok(());
     }
-    if let Ok(access) = gw.minter().verify_access(token) {
+    if let Ok(access) = Minter::of(gw).verify_access(token) {
         if access.client_id == client.client_id.as_str() {
             revoke_access_token(gw, &access).await?;
         }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::error::Error;
 use super::mint::subject;
+use super::sso::Sessions;
 use super::types::Sid;
 use crate::config::ClientId;
 use crate::gateway::Gateway;
@@ -45,7 +46,7 @@ struct Notice {
 /// Ends the SSO session `sid` and notifies its sites in the background: the person's
 /// logout never waits for a slow site.
 pub async fn end_session(gw: &Gateway, sid: &Sid) -> Result<(), Error> {
-    let Some(session) = gw.sessions().end(sid, gw.config.tokens.lifetime).await? else {
+    let Some(session) = Sessions::of(gw).end(sid, gw.config.tokens.lifetime).await? else {
         return Ok(());
     };
     tracing::info!(

@@ -9,6 +9,7 @@ use subtle::ConstantTimeEq;
 
 use super::code;
 use super::error::{Error, TokenErrorCode};
+use super::mint::Minter;
 use super::mint::{Grant, TokenResponse};
 use super::refresh;
 use super::types::{Code, CodeChallenge, CodeVerifier, RefreshToken};
@@ -109,7 +110,7 @@ async fn redeem_code(
     redirect_uri: Option<&str>,
     code_verifier: Option<&CodeVerifier>,
 ) -> Result<TokenResponse, Error> {
-    let minter = gw.minter();
+    let minter = Minter::of(gw);
     // Nothing is used up when tokens cannot be signed (keys not loaded yet).
     minter.ready()?;
     // Taken, not read: a code works once, even under concurrent redemption.

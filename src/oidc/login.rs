@@ -12,6 +12,7 @@ use super::authorize::{self, AuthorizationRequest, AuthorizeParams, Validated};
 use super::backchannel;
 use super::code::{self, Issued};
 use super::error::{Error, PageError, SiteErrorCode};
+use super::sso::Sessions;
 use super::types::{BrowserId, Sid};
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, now, random_token};
@@ -114,7 +115,7 @@ async fn from_session(
     sid: Option<&Sid>,
 ) -> Result<Option<Issued>, Error> {
     let Some(sid) = sid else { return Ok(None) };
-    let sessions = gw.sessions();
+    let sessions = Sessions::of(gw);
     let Some(mut session) = sessions.get(sid).await? else {
         return Ok(None);
     };
@@ -299,7 +300,7 @@ async fn sso_session_for(
     request: &AuthorizationRequest,
     current_sid: Option<&Sid>,
 ) -> Result<super::sso::SsoSession, Error> {
-    let sessions = gw.sessions();
+    let sessions = Sessions::of(gw);
     let current = match current_sid {
         Some(sid) => sessions.get(sid).await?,
         None => None,

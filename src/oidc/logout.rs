@@ -6,13 +6,14 @@ use serde::Deserialize;
 
 use super::backchannel;
 use super::error::{Error, PageError};
+use super::mint::Minter;
 use super::types::Sid;
 use crate::config::ClientConfig;
 use crate::gateway::Gateway;
 use crate::primitives::random_token;
 
-/// `/logout` parameters (query string or form body).
-#[derive(Debug, Default, Deserialize)]
+/// `/logout` parameters (query string or form body). No `Debug`: the hint is an id_token.
+#[derive(Default, Deserialize)]
 pub struct LogoutParams {
     pub id_token_hint: Option<String>,
     pub post_logout_redirect_uri: Option<String>,
@@ -75,8 +76,7 @@ pub async fn logout(
 fn hint(gw: &Gateway, token: Option<&str>) -> Result<Option<Hint>, PageError> {
     match token.filter(|h| !h.is_empty()) {
         None => Ok(None),
-        Some(token) => gw
-            .minter()
+        Some(token) => Minter::of(gw)
             .verify_id_token_hint(token)
             .map(Some)
             .map_err(|_| PageError::BadLogoutHint),

@@ -13,11 +13,13 @@ use sha2::{Digest, Sha256};
 use super::error::Error;
 use super::types::{Nonce, Sid};
 use crate::config::{ClientId, Issuer};
+use crate::gateway::Gateway;
 use crate::keys::{ACCESS_TOKEN_TYP, Expect, ID_TOKEN_TYP, KeyRing, VerifyError};
 use crate::primitives::{now, random_token};
 use crate::provider::Identity;
 
-#[derive(Debug, Serialize)]
+/// No `Debug`: it holds the tokens themselves.
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -112,7 +114,16 @@ pub struct Minter<'a> {
     pub lifetime: Duration,
 }
 
-impl Minter<'_> {
+impl<'a> Minter<'a> {
+    /// The gateway's: its keys, its issuer, its token lifetime.
+    pub fn of(gw: &'a Gateway) -> Self {
+        Minter {
+            keys: &gw.keys,
+            issuer: &gw.config.server.issuer,
+            lifetime: gw.config.tokens.lifetime,
+        }
+    }
+
     /// Fails (keys not loaded yet) before anything is used up by a caller that checks first.
     pub fn ready(&self) -> Result<(), Error> {
         self.keys.signing_key()?;

@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{Error, TokenErrorCode};
-use super::mint::{Grant, TokenResponse};
+use super::mint::{Grant, Minter, TokenResponse};
+use super::sso::Sessions;
 use super::types::{RefreshToken, Sid};
 use crate::config::{ClientConfig, ClientId};
 use crate::gateway::Gateway;
@@ -132,7 +133,7 @@ pub async fn redeem(
     };
     // Signing must be possible before the token is used up: a client whose refresh fails
     // on our side retries, and that retry must not look like a replay.
-    let minter = gw.minter();
+    let minter = Minter::of(gw);
     minter.ready()?;
     // Taken: of two concurrent uses one rotates; the other, having read a token it could
     // not take, is a replay.
@@ -148,7 +149,7 @@ pub async fn redeem(
     // Session-bound tokens live only as long as the SSO session. Refreshing does not keep
     // it alive: its idle time is the person's, at the gateway, as is the browser's cookie.
     if let Some(sid) = &grant.of.sid {
-        if !gw.sessions().is_live(sid).await? {
+        if !Sessions::of(gw).is_live(sid).await? {
             revoke_family(gw, &grant.family).await?;
             return Err(invalid("the login session has ended"));
         }

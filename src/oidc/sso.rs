@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::types::Sid;
 use crate::config::{ClientId, SessionConfig};
+use crate::gateway::Gateway;
 use crate::primitives::{now, random_token};
 use crate::provider::Identity;
 use crate::store::{self, Store, StoreError, Ttl};
@@ -47,7 +48,15 @@ pub struct Sessions<'a> {
     pub config: SessionConfig,
 }
 
-impl Sessions<'_> {
+impl<'a> Sessions<'a> {
+    /// The gateway's sessions, in its store.
+    pub fn of(gw: &'a Gateway) -> Self {
+        Sessions {
+            store: gw.store.as_ref(),
+            config: gw.config.session,
+        }
+    }
+
     /// The live session `sid`, if it has not idled out or reached its maximum lifetime.
     pub async fn get(&self, sid: &Sid) -> Result<Option<SsoSession>, StoreError> {
         let session: Option<SsoSession> = store::get_json(self.store, &key(sid)).await?;
