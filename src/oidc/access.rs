@@ -42,7 +42,7 @@ pub async fn revoke(gw: &Gateway, client: &ClientConfig, token: Option<&str>) ->
     let token = token
         .filter(|t| !t.is_empty())
         .ok_or_else(|| Error::token(TokenErrorCode::InvalidRequest, "token is missing"))?;
-    if refresh::revoke(gw, client, token).await? {
+    if refresh::RefreshTokens::of(gw).revoke(client, token).await? {
         return Ok(());
     }
     if let Ok(access) = Minter::of(gw).verify_access(token) {

@@ -147,7 +147,12 @@ async fn redeem_code(
             auth_time: grant.auth_time,
             sid,
         };
-        response.refresh_token = Some(refresh::issue(gw, family).await?.into_string());
+        response.refresh_token = Some(
+            refresh::RefreshTokens::of(gw)
+                .issue(family)
+                .await?
+                .into_string(),
+        );
     }
     Ok(response)
 }

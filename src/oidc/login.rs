@@ -14,6 +14,7 @@ use super::code::{self, Issued};
 use super::error::{Error, PageError, SiteErrorCode};
 use super::sso::Sessions;
 use super::types::{BrowserId, Sid};
+use crate::config::Issuer;
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, now, random_token};
 use crate::provider::{
@@ -162,7 +163,7 @@ async fn start(
         Ok(url) => url,
         Err(e) => {
             tracing::warn!(provider = %provider, error = %e, "cannot start the upstream login");
-            return Err(upstream_failure(gw, &request, e));
+            return Err(upstream_failure(&gw.config.server.issuer, &request, e));
         }
     };
     let pending = PendingLogin {
@@ -177,16 +178,14 @@ async fn start(
 }
 
 /// A network that failed the login, told to the site (its redirect URI is verified).
-fn upstream_failure(gw: &Gateway, request: &AuthorizationRequest, e: UpstreamError) -> Error {
+fn upstream_failure(issuer: &Issuer, request: &AuthorizationRequest, e: UpstreamError) -> Error {
     let code = match e {
         UpstreamError::Unavailable { .. } => SiteErrorCode::TemporarilyUnavailable,
         UpstreamError::Refused { .. } | UpstreamError::Malformed { .. } => {
             SiteErrorCode::ServerError
         }
     };
-    request
-        .target(&gw.config.server.issuer)
-        .error(code, e.to_string())
+    request.target(issuer).error(code, e.to_string())
 }
 
 fn login_key(state: &str) -> String {
@@ -224,7 +223,7 @@ pub async fn finish(
         return Err(PageError::OtherBrowser.into());
     }
     let request = pending.request;
-    let callback = network_answer(gw, configured, &request, params)?;
+    let callback = network_answer(&gw.config.server.issuer, configured, &request, params)?;
     let login = UpstreamLogin {
         state: &state,
         pkce_verifier: pending.pkce_verifier.as_deref(),
@@ -236,7 +235,7 @@ pub async fn finish(
         .await
         .map_err(|e| {
             tracing::warn!(provider, error = %e, "upstream login failed");
-            upstream_failure(gw, &request, e)
+            upstream_failure(&gw.config.server.issuer, &request, e)
         })?;
     tracing::info!(provider, client = %request.client_id, "upstream login succeeded");
     let session = sso_session_for(gw, identity, &request, current_sid).await?;
@@ -251,12 +250,12 @@ pub async fn finish(
 
 /// The callback's code, or the network's refusal in words for the site.
 fn network_answer(
-    gw: &Gateway,
+    issuer: &Issuer,
     configured: &ConfiguredProvider,
     request: &AuthorizationRequest,
     mut params: HashMap<String, String>,
 ) -> Result<CallbackParams, Error> {
-    let target = request.target(&gw.config.server.issuer);
+    let target = request.target(issuer);
     let network = configured.display_name.as_str();
     if let Some(error) = params.remove("error") {
         return Err(if error == "access_denied" {

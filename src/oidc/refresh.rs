@@ -15,7 +15,7 @@ use crate::config::{ClientConfig, ClientId};
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, random_token};
 use crate::provider::Identity;
-use crate::store::{self, Ttl};
+use crate::store::{self, Store, Ttl};
 
 /// What every token of a family stands for.
 #[derive(Serialize, Deserialize)]
@@ -50,48 +50,104 @@ fn family_key(family: &str) -> String {
     format!("refresh-family:{family}")
 }
 
-fn ttl(gw: &Gateway) -> Ttl {
-    Ttl::For(gw.config.tokens.refresh_lifetime)
+/// The refresh-token records in the store, and how long each token lives.
+pub struct RefreshTokens<'a> {
+    store: &'a dyn Store,
+    ttl: Ttl,
 }
 
-/// Starts a family for a fresh login; returns its first token.
-pub async fn issue(gw: &Gateway, family: Family) -> Result<RefreshToken, Error> {
-    let grant = RefreshGrant {
-        family: random_token(),
-        of: family,
-    };
-    let s = gw.store.as_ref();
-    store::put_json(s, &family_key(&grant.family), &grant.of.client_id, ttl(gw)).await?;
-    new_token(gw, &grant).await
-}
+impl<'a> RefreshTokens<'a> {
+    pub fn of(gw: &'a Gateway) -> Self {
+        RefreshTokens {
+            store: gw.store.as_ref(),
+            ttl: Ttl::For(gw.config.tokens.refresh_lifetime),
+        }
+    }
 
-async fn new_token(gw: &Gateway, grant: &RefreshGrant) -> Result<RefreshToken, Error> {
-    let token = format!("{}.{}", grant.family, random_token());
-    store::put_json(gw.store.as_ref(), &token_key(&token), grant, ttl(gw)).await?;
-    Ok(RefreshToken::new(token))
+    /// Starts a family for a fresh login; returns its first token.
+    pub async fn issue(&self, family: Family) -> Result<RefreshToken, Error> {
+        let grant = RefreshGrant {
+            family: random_token(),
+            of: family,
+        };
+        let owner = &grant.of.client_id;
+        store::put_json(self.store, &family_key(&grant.family), owner, self.ttl).await?;
+        self.new_token(&grant).await
+    }
+
+    async fn new_token(&self, grant: &RefreshGrant) -> Result<RefreshToken, Error> {
+        let token = format!("{}.{}", grant.family, random_token());
+        store::put_json(self.store, &token_key(&token), grant, self.ttl).await?;
+        Ok(RefreshToken::new(token))
+    }
+
+    /// A token that is not current: if it was rotated already, this is a replay (a copy
+    /// in the wrong hands, or the thief's use of the original): the whole family is revoked.
+    async fn not_current(&self, client: &ClientConfig, presented: &str) -> Result<Error, Error> {
+        if let Some(family) = family_of(presented) {
+            if self.store.get(&family_key(family)).await?.is_some() {
+                self.revoke_family(family).await?;
+                tracing::warn!(
+                    client = %client.client_id,
+                    "a rotated refresh token was presented again; its family is revoked"
+                );
+            }
+        }
+        Ok(invalid("the refresh token is invalid, expired or revoked"))
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), Error> {
+        Ok(self.store.delete(&family_key(family)).await?)
+    }
+
+    /// RFC 7009 for a refresh token: revokes its family if it belongs to `client`. Returns
+    /// whether the token is a refresh token of a live family.
+    pub async fn revoke(&self, client: &ClientConfig, token: &str) -> Result<bool, Error> {
+        let s = self.store;
+        let Some(grant) = store::get_json::<RefreshGrant>(s, &token_key(token)).await? else {
+            // A token rotated already: revoking it revokes the grant, i.e. its family.
+            let Some(family) = family_of(token) else {
+                return Ok(false);
+            };
+            let owner = store::get_json::<ClientId>(s, &family_key(family)).await?;
+            if owner.as_ref() == Some(&client.client_id) {
+                self.revoke_family(family).await?;
+                tracing::info!(client = %client.client_id, "refresh token family revoked");
+            }
+            // Not a family (an access token is dotted too): not a refresh token.
+            return Ok(owner.is_some());
+        };
+        if grant.of.client_id == client.client_id {
+            s.delete(&family_key(&grant.family)).await?;
+            s.delete(&token_key(token)).await?;
+            tracing::info!(client = %client.client_id, "refresh token revoked");
+        }
+        Ok(true)
+    }
 }
 
 fn invalid(why: &str) -> Error {
     Error::token(TokenErrorCode::InvalidGrant, why)
 }
 
-/// A token that is not current: if it was rotated already, this is a replay (a copy in
-/// the wrong hands, or the thief's use of the original): the whole family is revoked.
-async fn not_current(gw: &Gateway, client: &ClientConfig, presented: &str) -> Result<Error, Error> {
-    if let Some(family) = family_of(presented) {
-        if gw.store.get(&family_key(family)).await?.is_some() {
-            revoke_family(gw, family).await?;
-            tracing::warn!(
-                client = %client.client_id,
-                "a rotated refresh token was presented again; its family is revoked"
-            );
-        }
+/// The scopes a refresh asks for: a narrower set may be asked for (RFC 6749 §6), never a
+/// wider one; none asked means all that were granted.
+fn narrowed(granted: &[String], asked: Option<&str>) -> Result<Vec<String>, Error> {
+    let Some(asked) = asked.filter(|s| !s.trim().is_empty()) else {
+        return Ok(granted.to_vec());
+    };
+    let asked: Vec<String> = asked
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if let Some(extra) = asked.iter().find(|a| !granted.contains(a)) {
+        return Err(Error::token(
+            TokenErrorCode::InvalidScope,
+            format!("scope {extra} was not granted"),
+        ));
     }
-    Ok(invalid("the refresh token is invalid, expired or revoked"))
-}
-
-async fn revoke_family(gw: &Gateway, family: &str) -> Result<(), Error> {
-    Ok(gw.store.delete(&family_key(family)).await?)
+    Ok(asked)
 }
 
 /// The refresh_token grant: a new access token, id_token and refresh token.
@@ -102,35 +158,19 @@ pub async fn redeem(
     scope: Option<&str>,
 ) -> Result<TokenResponse, Error> {
     let presented = presented.as_str();
-    let s = gw.store.as_ref();
+    let tokens = RefreshTokens::of(gw);
+    let s = tokens.store;
     // Read first: a request refused for its own fault (a wider scope) uses nothing up.
     let Some(grant) = store::get_json::<RefreshGrant>(s, &token_key(presented)).await? else {
-        return Err(not_current(gw, client, presented).await?);
+        return Err(tokens.not_current(client, presented).await?);
     };
     if grant.of.client_id != client.client_id {
         // Someone else's token, so it leaked: burn it and its family.
         s.delete(&token_key(presented)).await?;
-        revoke_family(gw, &grant.family).await?;
+        tokens.revoke_family(&grant.family).await?;
         return Err(invalid("the refresh token was issued to another client"));
     }
-    // A narrower scope may be asked for (RFC 6749 §6), never a wider one.
-    let scopes: Vec<String> = match scope.filter(|s| !s.trim().is_empty()) {
-        None => grant.of.scopes.clone(),
-        Some(asked) => {
-            let asked: Vec<String> = asked
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect();
-            if let Some(extra) = asked.iter().find(|a| !grant.of.scopes.contains(a)) {
-                return Err(Error::token(
-                    TokenErrorCode::InvalidScope,
-                    format!("scope {extra} was not granted"),
-                ));
-            }
-            asked
-        }
-    };
+    let scopes = narrowed(&grant.of.scopes, scope)?;
     // Signing must be possible before the token is used up: a client whose refresh fails
     // on our side retries, and that retry must not look like a replay.
     let minter = Minter::of(gw);
@@ -138,19 +178,19 @@ pub async fn redeem(
     // Taken: of two concurrent uses one rotates; the other, having read a token it could
     // not take, is a replay.
     if s.take(&token_key(presented)).await?.is_none() {
-        revoke_family(gw, &grant.family).await?;
+        tokens.revoke_family(&grant.family).await?;
         tracing::warn!(client = %client.client_id, "one refresh token used twice at once; its family is revoked");
         return Err(invalid("the refresh token is invalid, expired or revoked"));
     }
     // Extending the family never revives one revoked meanwhile.
-    if !s.expire(&family_key(&grant.family), ttl(gw)).await? {
+    if !s.expire(&family_key(&grant.family), tokens.ttl).await? {
         return Err(invalid("the refresh token is invalid, expired or revoked"));
     }
     // Session-bound tokens live only as long as the SSO session. Refreshing does not keep
     // it alive: its idle time is the person's, at the gateway, as is the browser's cookie.
     if let Some(sid) = &grant.of.sid {
         if !Sessions::of(gw).is_live(sid).await? {
-            revoke_family(gw, &grant.family).await?;
+            tokens.revoke_family(&grant.family).await?;
             return Err(invalid("the login session has ended"));
         }
     }
@@ -162,31 +202,30 @@ pub async fn redeem(
         sid: grant.of.sid.as_ref(),
         nonce: None,
     })?;
-    response.refresh_token = Some(new_token(gw, &grant).await?.into_string());
+    response.refresh_token = Some(tokens.new_token(&grant).await?.into_string());
     Ok(response)
 }
 
-/// RFC 7009 for a refresh token: revokes its family if it belongs to `client`. Returns
-/// whether the token is a refresh token of a live family.
-pub async fn revoke(gw: &Gateway, client: &ClientConfig, token: &str) -> Result<bool, Error> {
-    let s = gw.store.as_ref();
-    let Some(grant) = store::get_json::<RefreshGrant>(s, &token_key(token)).await? else {
-        // A token rotated already: revoking it revokes the grant, i.e. its family.
-        let Some(family) = family_of(token) else {
-            return Ok(false);
-        };
-        let owner = store::get_json::<ClientId>(s, &family_key(family)).await?;
-        if owner.as_ref() == Some(&client.client_id) {
-            revoke_family(gw, family).await?;
-            tracing::info!(client = %client.client_id, "refresh token family revoked");
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_may_narrow_the_scope_never_widen_it() {
+        let granted: Vec<String> = ["openid", "email", "offline_access"]
+            .map(String::from)
+            .into();
+        assert_eq!(narrowed(&granted, None).unwrap(), granted);
+        assert_eq!(narrowed(&granted, Some("  ")).unwrap(), granted);
+        assert_eq!(
+            narrowed(&granted, Some("openid email")).unwrap(),
+            ["openid", "email"]
+        );
+        match narrowed(&granted, Some("openid profile")) {
+            Err(Error::Token(TokenErrorCode::InvalidScope, why)) => {
+                assert_eq!(why, "scope profile was not granted")
+            }
+            _ => panic!("a wider scope must be refused"),
         }
-        // Not a family (an access token is dotted too): not a refresh token.
-        return Ok(owner.is_some());
-    };
-    if grant.of.client_id == client.client_id {
-        s.delete(&family_key(&grant.family)).await?;
-        s.delete(&token_key(token)).await?;
-        tracing::info!(client = %client.client_id, "refresh token revoked");
     }
-    Ok(true)
 }
