@@ -185,11 +185,7 @@ pub fn validate(config: &Config, p: AuthorizeParams) -> Result<Validated<'_>, Er
     // Unknown scopes are ignored (OIDC Core 3.1.2.1): they are neither kept nor echoed.
     let mut scopes: Vec<String> = Vec::new();
     for s in raw_scope.split(' ') {
-        let known = SCOPES.contains(&s)
-            || config
-                .providers
-                .values()
-                .any(|p| p.descriptor.scope_map.contains_key(s));
+        let known = SCOPES.contains(&s) || config.scope_is_known(s);
         if known && !scopes.iter().any(|x| x == s) {
             scopes.push(s.to_string());
         }

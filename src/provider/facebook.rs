@@ -6,9 +6,9 @@ use aws_lc_rs::hmac;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use super::ProviderConfig;
 use super::generic::Generic;
 use super::{CallbackParams, Identity, Provider, UpstreamError, UpstreamLogin};
-use crate::config::ProviderConfig;
 
 pub struct Facebook {
     inner: Generic,
@@ -19,7 +19,10 @@ impl Facebook {
     pub fn new(inner: Generic, config: &ProviderConfig) -> Self {
         Facebook {
             inner,
-            app_secret: config.client_secret.clone(),
+            app_secret: config
+                .client_secret
+                .clone()
+                .unwrap_or_else(|| SecretString::from(String::new())),
         }
     }
 }

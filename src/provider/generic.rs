@@ -11,7 +11,7 @@ use super::claims::map_claims;
 use super::descriptor::{ClaimMap, HttpMethod, TokenPlacement};
 use super::oauth2::{OAuth2Flow, UpstreamToken};
 use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
-use crate::config::{Endpoints, ProviderConfig};
+use super::{Endpoints, ProviderConfig};
 
 pub struct Generic {
     pub name: ProviderName,

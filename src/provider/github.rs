@@ -7,9 +7,9 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
+use super::ProviderConfig;
 use super::generic::Generic;
 use super::{CallbackParams, Identity, Provider, UpstreamError, UpstreamLogin, http};
-use crate::config::ProviderConfig;
 
 pub struct GitHub {
     inner: Generic,

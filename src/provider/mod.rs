@@ -12,6 +12,7 @@ pub mod http;
 pub mod oauth2;
 pub mod oidc;
 pub mod ok;
+pub mod settings;
 pub mod vk;
 pub mod vkid;
 
@@ -24,9 +25,10 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::config::{Config, ProviderConfig};
+use crate::config::Config;
 use crate::store::Store;
 use descriptor::Protocol;
+pub use settings::{Endpoints, ProviderConfig};
 
 /// The name of a configured provider (its `[providers.NAME]` table): used in URLs and claims.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -19,9 +19,9 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
+use super::ProviderConfig;
 use super::descriptor::TokenAuth;
 use super::{UpstreamError, UpstreamLogin, http};
-use crate::config::ProviderConfig;
 
 type OAuthClient = oauth2::Client<
     BasicErrorResponse,
@@ -130,10 +130,9 @@ impl OAuth2Flow {
                 TokenAuth::ClientSecretPost | TokenAuth::None => AuthType::RequestBody,
             });
         // A public client sends only its id; the secret goes nowhere it is not needed.
-        if auth != TokenAuth::None {
-            client = client.set_client_secret(ClientSecret::new(
-                config.client_secret.expose_secret().to_string(),
-            ));
+        if let (Some(secret), true) = (&config.client_secret, auth != TokenAuth::None) {
+            client =
+                client.set_client_secret(ClientSecret::new(secret.expose_secret().to_string()));
         }
         OAuth2Flow {
             network: config.display_name.clone(),

@@ -12,11 +12,12 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use url::Url;
 
+use super::ProviderConfig;
 use super::claims::map_claims;
 use super::descriptor::{ClaimMap, TokenAuth};
 use super::oauth2::OAuth2Flow;
 use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
-use crate::config::{ProviderConfig, is_secure_endpoint};
+use crate::config::is_secure_endpoint;
 
 /// How long a discovery document is trusted before it is fetched again.
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);

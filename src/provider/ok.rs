@@ -11,7 +11,7 @@ use super::claims::map_claims;
 use super::descriptor::ClaimMap;
 use super::oauth2::OAuth2Flow;
 use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
-use crate::config::{Endpoints, ProviderConfig};
+use super::{Endpoints, ProviderConfig};
 
 /// `session_secret_key = md5(access_token + application_secret_key)`, lowercase hex.
 pub fn session_secret_key(access_token: &str, secret_key: &str) -> String {
@@ -80,7 +80,10 @@ impl Odnoklassniki {
             ),
             api_url: endpoints.userinfo.clone(),
             public_key: config.public_key.clone().unwrap_or_default(),
-            secret_key: config.client_secret.clone(),
+            secret_key: config
+                .client_secret
+                .clone()
+                .unwrap_or_else(|| SecretString::from(String::new())),
             claims: config.descriptor.claims.clone(),
             http,
         }

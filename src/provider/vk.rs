@@ -8,7 +8,7 @@ use super::claims::map_claims;
 use super::descriptor::ClaimMap;
 use super::oauth2::OAuth2Flow;
 use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
-use crate::config::{Endpoints, ProviderConfig};
+use super::{Endpoints, ProviderConfig};
 
 const DEFAULT_API_VERSION: &str = "5.199";
 
