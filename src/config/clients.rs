@@ -4,12 +4,14 @@
 use std::fmt;
 
 use indexmap::IndexMap;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use super::expand::Env;
 use super::schema::RawClient;
-use super::{ConfigError, Ctx, is_loopback};
+use super::{ConfigError, Ctx};
+use crate::provider::settings::is_loopback;
 use crate::provider::{ProviderConfig, ProviderName};
 
 /// The OIDC `client_id` of a site, as registered under `[clients.NAME]`.
@@ -84,43 +86,21 @@ impl Ctx<'_> {
         if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_graphic() && ch != ':') {
             return Err(self.err(&key, "a client_id is printable ASCII without spaces or `:`"));
         }
-        let client_secret = self.secret(
-            &format!("{key}.client_secret"),
-            c.client_secret,
-            &format!("{key}.client_secret_file"),
-            c.client_secret_file,
-        )?;
-        if let Some(secret) = &client_secret {
-            use secrecy::ExposeSecret;
-            if secret.expose_secret().len() < 16 {
-                return Err(self.err(
-                    &self.written(&key, &["client_secret", "client_secret_file"]),
-                    "a client secret must be at least 16 characters (e.g. `openssl rand -hex 32`)",
-                ));
-            }
-        }
+        let client_secret = self.client_secret(&key, c.client_secret, c.client_secret_file)?;
         if c.redirect_uris.is_empty() {
             return Err(self.err(
                 &format!("{key}.redirect_uris"),
                 "list at least one redirect URI",
             ));
         }
-        let mut redirect_uris = Vec::new();
-        for uri in c.redirect_uris {
-            redirect_uris.push(self.site_url(
-                &format!("{key}.redirect_uris"),
-                &uri.0,
-                "a redirect URI",
-            )?);
-        }
-        let mut post_logout_redirect_uris = Vec::new();
-        for uri in c.post_logout_redirect_uris {
-            post_logout_redirect_uris.push(self.site_url(
-                &format!("{key}.post_logout_redirect_uris"),
-                &uri.0,
-                "a post-logout redirect URI",
-            )?);
-        }
+        let redirect_uris =
+            self.site_urls(&key, "redirect_uris", c.redirect_uris, "a redirect URI")?;
+        let post_logout_redirect_uris = self.site_urls(
+            &key,
+            "post_logout_redirect_uris",
+            c.post_logout_redirect_uris,
+            "a post-logout redirect URI",
+        )?;
         let backchannel_logout_uri = c
             .backchannel_logout_uri
             .map(|uri| {
@@ -133,36 +113,7 @@ impl Ctx<'_> {
             .transpose()?;
         let allowed = match c.providers {
             None => providers.keys().cloned().collect(),
-            Some(list) => {
-                if list.is_empty() {
-                    return Err(self.err(
-                        &format!("{key}.providers"),
-                        "an empty list allows no login; omit the key to allow every provider",
-                    ));
-                }
-                let mut names = Vec::new();
-                for p in list {
-                    let name = providers
-                        .keys()
-                        .find(|n| n.as_str() == p.0)
-                        .ok_or_else(|| {
-                            self.err(
-                                &format!("{key}.providers"),
-                                format!(
-                                    "no provider named {:?} (configured: {})",
-                                    p.0,
-                                    providers
-                                        .keys()
-                                        .map(|n| n.as_str())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            )
-                        })?;
-                    names.push(name.clone());
-                }
-                names
-            }
+            Some(list) => self.allowed_providers(&key, list, providers)?,
         };
         Ok(ClientConfig {
             client_id: ClientId(id.to_string()),
@@ -174,5 +125,79 @@ impl Ctx<'_> {
             backchannel_logout_uri,
             refresh_tokens: c.refresh_tokens,
         })
+    }
+
+    /// A confidential client's secret, long enough to resist guessing.
+    fn client_secret(
+        &self,
+        key: &str,
+        inline: Option<Env>,
+        file: Option<Env>,
+    ) -> Result<Option<SecretString>, ConfigError> {
+        let secret = self.secret(
+            &format!("{key}.client_secret"),
+            inline,
+            &format!("{key}.client_secret_file"),
+            file,
+        )?;
+        if secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < 16)
+        {
+            return Err(self.err(
+                &self.written(key, &["client_secret", "client_secret_file"]),
+                "a client secret must be at least 16 characters (e.g. `openssl rand -hex 32`)",
+            ));
+        }
+        Ok(secret)
+    }
+
+    fn site_urls(
+        &self,
+        key: &str,
+        field: &str,
+        uris: Vec<Env>,
+        what: &str,
+    ) -> Result<Vec<String>, ConfigError> {
+        let key = format!("{key}.{field}");
+        uris.into_iter()
+            .map(|uri| self.site_url(&key, &uri.0, what))
+            .collect()
+    }
+
+    /// The providers a client lists, each one configured.
+    fn allowed_providers(
+        &self,
+        key: &str,
+        list: Vec<Env>,
+        providers: &IndexMap<ProviderName, ProviderConfig>,
+    ) -> Result<Vec<ProviderName>, ConfigError> {
+        let key = format!("{key}.providers");
+        if list.is_empty() {
+            return Err(self.err(
+                &key,
+                "an empty list allows no login; omit the key to allow every provider",
+            ));
+        }
+        let configured = || {
+            providers
+                .keys()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        list.into_iter()
+            .map(|p| {
+                providers
+                    .keys()
+                    .find(|n| n.as_str() == p.0)
+                    .cloned()
+                    .ok_or_else(|| {
+                        let message =
+                            format!("no provider named {:?} (configured: {})", p.0, configured());
+                        self.err(&key, message)
+                    })
+            })
+            .collect()
     }
 }

@@ -22,6 +22,7 @@ pub use crate::provider::{Endpoints, ProviderConfig, ProviderName};
 pub use clients::{ClientConfig, ClientId};
 pub use expand::expand_env;
 
+use crate::provider::settings::is_loopback;
 use locate::{Locations, line_at};
 use schema::RawConfig;
 
@@ -69,6 +70,13 @@ impl Issuer {
     }
     pub fn is_https(&self) -> bool {
         self.0.starts_with("https://")
+    }
+}
+
+// Providers take the issuer as text: they do not depend on the config.
+impl AsRef<str> for Issuer {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -285,16 +293,16 @@ impl Ctx<'_> {
     }
 }
 
-/// Where secrets, codes and tokens may travel: https, or http to this machine.
-pub fn is_secure_endpoint(url: &Url) -> bool {
-    url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url))
-}
+#[cfg(test)]
+mod tests {
+    use super::StoreUrl;
 
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
+    #[test]
+    fn a_store_url_shows_no_password_in_debug() {
+        let url = StoreUrl("redis://:hunter2@redis.internal:6379/0".into());
+        let shown = format!("{url:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("redis://"), "{shown}");
+        assert_eq!(&*url, "redis://:hunter2@redis.internal:6379/0");
     }
 }

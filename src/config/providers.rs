@@ -1,13 +1,29 @@
 //! The `[providers.NAME]` tables: each merged with its kind's descriptor, with the admin's
-//! overrides and secrets checked.
+//! overrides and secrets checked. The options only some kinds read are checked by those
+//! kinds (`provider::kind::Kind::configure`), so nothing here knows a particular network.
 
+use secrecy::SecretString;
 use url::Url;
 
 use super::expand::Env;
 use super::schema::RawProvider;
-use super::{ConfigError, Ctx, Endpoints, ProviderConfig, is_secure_endpoint};
+use super::{ConfigError, Ctx, Endpoints, ProviderConfig};
 use crate::provider::ProviderName;
-use crate::provider::descriptor::{Descriptor, DescriptorSource, Protocol, TokenAuth};
+use crate::provider::descriptor::{Descriptor, DescriptorSource, TokenAuth};
+use crate::provider::kind::{self, GivenOption, Kind, KindOptions, KindTable};
+use crate::provider::settings::is_secure_endpoint;
+
+/// Authorize parameters the gateway sets for every login; a fixed value would break it.
+const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
 
 impl Ctx<'_> {
     pub(super) fn provider(
@@ -16,13 +32,56 @@ impl Ctx<'_> {
         mut p: RawProvider,
         source: &DescriptorSource,
     ) -> Result<ProviderConfig, ConfigError> {
-        let kind_options = p.take_kind_options();
+        let given = p.take_kind_options();
         let key = format!("providers.{name}");
         let provider_name = ProviderName::parse(name).map_err(|m| self.err(&key, m))?;
-        let kind = p.kind.map_or_else(|| name.to_string(), |k| k.0);
+        let kind_name = p.kind.take().map_or_else(|| name.to_string(), |k| k.0);
         let mut descriptor = source
-            .load(&kind)
+            .load(&kind_name)
             .map_err(|m| self.err(&format!("{key}.kind"), m))?;
+        self.overrides(&key, &mut p, &mut descriptor)?;
+        let kind = descriptor.protocol.kind();
+        let options = self.kind_options(&key, &kind_name, &descriptor, given)?;
+        let secret = self.secret(
+            &self.written(&key, &["client_secret", "secret_key"]),
+            p.client_secret.take(),
+            &self.written(&key, &["client_secret_file", "secret_key_file"]),
+            p.client_secret_file.take(),
+        )?;
+        let (client_id, client_secret) = if kind.needs_app() {
+            self.app(&key, &descriptor, p.client_id.take(), secret)?
+        } else {
+            (String::new(), None)
+        };
+        let endpoints = self.endpoints(&key, &kind_name, kind, &descriptor)?;
+        let display_name = p
+            .display_name
+            .map_or_else(|| descriptor.display_name.clone(), |d| d.0);
+        Ok(ProviderConfig {
+            name: provider_name,
+            kind: kind_name,
+            descriptor,
+            client_id,
+            client_secret,
+            endpoints,
+            options,
+            scopes: p
+                .scopes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.0)
+                .collect(),
+            display_name,
+        })
+    }
+
+    /// The admin's changes to the descriptor: endpoints, API version, authorize parameters.
+    fn overrides(
+        &self,
+        key: &str,
+        p: &mut RawProvider,
+        descriptor: &mut Descriptor,
+    ) -> Result<(), ConfigError> {
         for (field, value) in [
             ("authorize_url", &p.authorize_url),
             ("token_url", &p.token_url),
@@ -49,10 +108,10 @@ impl Ctx<'_> {
                 }
             }
         }
-        if let Some(v) = p.api_version {
+        if let Some(v) = p.api_version.take() {
             descriptor.api_version = Some(v.0);
         }
-        for (k, v) in p.authorize_params.unwrap_or_default() {
+        for (k, v) in p.authorize_params.take().unwrap_or_default() {
             if RESERVED_AUTHORIZE_PARAMS.contains(&k.as_str()) {
                 return Err(self.err(
                     &format!("{key}.authorize_params"),
@@ -61,209 +120,122 @@ impl Ctx<'_> {
             }
             descriptor.authorize_params.insert(k, v.0);
         }
-        let mut public_key = None;
-        let mut issuer = None;
-        let mut tenant = None;
-        for (option, value) in kind_options {
-            match option {
-                "public_key" => public_key = Some(value),
-                "issuer" => issuer = Some(value),
-                _ => tenant = Some(value),
+        Ok(())
+    }
+
+    /// The options only some kinds read: refused where the kind does not read them (in the
+    /// words of the kind that does), else checked by the kind.
+    fn kind_options(
+        &self,
+        key: &str,
+        kind_name: &str,
+        descriptor: &Descriptor,
+        given: Vec<(&'static str, Env)>,
+    ) -> Result<KindOptions, ConfigError> {
+        let kind = descriptor.protocol.kind();
+        let mut options = Vec::new();
+        for (name, value) in given {
+            let owned = kind::owned_option(name);
+            let names: Vec<&str> = owned.map_or_else(|| vec![name], |o| o.names().collect());
+            let written = self.written(key, &names);
+            if !kind.options().iter().any(|o| o.name == name) {
+                let as_written = written.rsplit('.').next().unwrap_or(name);
+                let message = owned.map_or_else(
+                    || format!("{as_written} is not read by kind `{kind_name}`"),
+                    |o| (o.elsewhere)(as_written, kind_name),
+                );
+                return Err(self.err(&written, message));
             }
+            options.push(GivenOption {
+                name,
+                key: written,
+                value: value.0,
+            });
         }
-        let is_oidc = descriptor.protocol == Protocol::Oidc;
-        for (field, given) in [
-            (
-                self.written(&key, &["issuer", "base_url"]),
-                issuer.is_some(),
-            ),
-            (format!("{key}.tenant"), tenant.is_some()),
-        ] {
-            if given && !is_oidc {
-                let name = field.rsplit('.').next().unwrap_or_default();
-                return Err(self.err(
-                    &field,
-                    format!(
-                        "{name} is only for OpenID Connect providers (kind `{kind}` is not one)"
-                    ),
-                ));
-            }
-        }
-        let issuer = if is_oidc {
-            Some(self.oidc_issuer(&key, &kind, &descriptor, issuer, tenant)?)
-        } else {
-            None
+        let table = KindTable {
+            key,
+            kind: kind_name,
+            descriptor,
+            issuer_is_loopback: self.issuer_is_loopback,
+            given: &options,
         };
-        let secret = self.secret(
-            &self.written(&key, &["client_secret", "secret_key"]),
-            p.client_secret,
-            &self.written(&key, &["client_secret_file", "secret_key_file"]),
-            p.client_secret_file,
-        )?;
-        let needs_app = descriptor.protocol != Protocol::Demo;
+        kind.configure(&table)
+            .map_err(|e| self.err(&e.key, e.message))
+    }
+
+    /// A network app's id and secret; a public client (PKCE alone) has no secret.
+    fn app(
+        &self,
+        key: &str,
+        descriptor: &Descriptor,
+        client_id: Option<Env>,
+        secret: Option<SecretString>,
+    ) -> Result<(String, Option<SecretString>), ConfigError> {
+        let id = client_id.ok_or_else(|| {
+            self.err(
+                key,
+                "missing `client_id` (OK calls it app_id: \"ID приложения\")",
+            )
+        })?;
         let public_client = descriptor.token_auth == Some(TokenAuth::None);
-        if !needs_app && !self.issuer_is_loopback {
+        if secret.is_none() && !public_client {
             return Err(self.err(
-                &key,
-                "the demo provider lets anyone log in as anyone; it is allowed only while the issuer is a loopback address",
+                key,
+                "missing `client_secret` (OK: secret_key, \"Секретный ключ\"), or `client_secret_file`",
             ));
         }
-        let (client_id, client_secret) = if needs_app {
-            let id = p.client_id.ok_or_else(|| {
-                self.err(
-                    &key,
-                    "missing `client_id` (OK calls it app_id: \"ID приложения\")",
-                )
-            })?;
-            let secret = match secret {
-                Some(s) => Some(s),
-                // PKCE alone proves the exchange; there is no secret to keep.
-                None if public_client => None,
-                None => {
-                    return Err(self.err(
-                        &key,
-                        "missing `client_secret` (OK: secret_key, \"Секретный ключ\"), or `client_secret_file`",
-                    ));
-                }
-            };
-            (id.0, secret)
-        } else {
-            (String::new(), None)
-        };
-        if descriptor.protocol == Protocol::Ok && public_key.is_none() {
-            return Err(self.err(
-                &key,
-                "missing `public_key` (OK's application key, \"Публичный ключ\")",
-            ));
-        }
-        if descriptor.protocol != Protocol::Ok && public_key.is_some() {
-            return Err(self.err(
-                &format!("{key}.public_key"),
-                "public_key is only used by OK providers",
-            ));
-        }
+        // PKCE alone proves a public client's exchange; a secret goes nowhere it is not needed.
+        Ok((id.0, secret.filter(|_| !public_client)))
+    }
+
+    /// The descriptor's endpoints (with the admin's overrides), each https.
+    fn endpoints(
+        &self,
+        key: &str,
+        kind_name: &str,
+        kind: &dyn Kind,
+        descriptor: &Descriptor,
+    ) -> Result<Option<Endpoints>, ConfigError> {
         let endpoints = match (
             &descriptor.authorize_url,
             &descriptor.token_url,
             &descriptor.userinfo_url,
         ) {
-            (Some(a), Some(t), Some(u)) => Some(Endpoints {
+            (Some(a), Some(t), Some(u)) => Endpoints {
                 authorize: a.clone(),
                 token: t.clone(),
                 userinfo: u.clone(),
-            }),
-            _ if needs_app && !is_oidc => {
+            },
+            _ if kind.needs_app() && !kind.discovers_endpoints() => {
                 return Err(self.err(
-                    &key,
-                    format!("descriptor `{kind}` lacks endpoint URLs; set authorize_url, token_url and userinfo_url"),
+                    key,
+                    format!("descriptor `{kind_name}` lacks endpoint URLs; set authorize_url, token_url and userinfo_url"),
                 ));
             }
-            _ => None,
+            _ => return Ok(None),
         };
         // A descriptor file is the admin's too: its endpoints get the same rule as overrides.
-        if let Some(e) = &endpoints {
-            for url in [&e.authorize, &e.token, &e.userinfo] {
-                if !is_secure_endpoint(url) {
-                    return Err(self.err(
-                        &format!("{key}.kind"),
-                        format!("descriptor `{kind}`: {url} must be https (http only for loopback addresses)"),
-                    ));
-                }
-            }
-        }
-        let display_name = p
-            .display_name
-            .map_or_else(|| descriptor.display_name.clone(), |d| d.0);
-        Ok(ProviderConfig {
-            name: provider_name,
-            kind,
-            descriptor,
-            client_id,
-            client_secret,
-            endpoints,
-            issuer,
-            public_key: public_key.map(|k| k.0),
-            scopes: p
-                .scopes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|s| s.0)
-                .collect(),
-            display_name,
-        })
-    }
-
-    /// An OpenID Connect provider's issuer: the admin's, else the descriptor's, with
-    /// `{tenant}` filled in.
-    fn oidc_issuer(
-        &self,
-        key: &str,
-        kind: &str,
-        descriptor: &Descriptor,
-        issuer: Option<Env>,
-        tenant: Option<Env>,
-    ) -> Result<String, ConfigError> {
-        let field = self.written(key, &["issuer", "base_url"]);
-        let template = issuer
-            .map(|i| i.0)
-            .or_else(|| descriptor.issuer.clone())
-            .ok_or_else(|| {
-                self.err(
-                    key,
-                    format!("missing `issuer` (kind `{kind}` is OpenID Connect; its discovery document is at ISSUER/.well-known/openid-configuration)"),
-                )
-            })?;
-        let given_tenant = tenant.is_some();
-        let tenant = tenant
-            .map(|t| t.0)
-            .or_else(|| descriptor.default_tenant.clone());
-        let issuer = match (template.contains("{tenant}"), tenant) {
-            (true, Some(t)) => {
-                let ok = !t.is_empty()
-                    && t.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_');
-                if !ok {
-                    return Err(self.err(
-                        &format!("{key}.tenant"),
-                        format!("{t:?} is not a tenant name or id"),
-                    ));
-                }
-                template.replace("{tenant}", &t)
-            }
-            (true, None) => {
-                return Err(self.err(key, "missing `tenant` (the issuer names `{tenant}`)"));
-            }
-            (false, Some(_)) if given_tenant => {
+        for url in [&endpoints.authorize, &endpoints.token, &endpoints.userinfo] {
+            if !is_secure_endpoint(url) {
                 return Err(self.err(
-                    &format!("{key}.tenant"),
-                    format!("kind `{kind}` has no tenants (its issuer names no `{{tenant}}`)"),
+                    &format!("{key}.kind"),
+                    format!("descriptor `{kind_name}`: {url} must be https (http only for loopback addresses)"),
                 ));
             }
-            (false, _) => template,
-        };
-        let url = Url::parse(&issuer)
-            .map_err(|e| self.err(&field, format!("{issuer:?} is not a URL: {e}")))?;
-        if !is_secure_endpoint(&url) {
-            return Err(self.err(
-                &field,
-                format!("{issuer:?} must be https (http only for loopback addresses)"),
-            ));
         }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(self.err(&field, "an issuer has no query or fragment"));
-        }
-        Ok(issuer.trim_end_matches('/').to_string())
+        Ok(Some(endpoints))
     }
 }
 
-/// Authorize parameters the gateway sets for every login; a fixed value would break it.
-const RESERVED_AUTHORIZE_PARAMS: &[&str] = &[
-    "client_id",
-    "redirect_uri",
-    "response_type",
-    "scope",
-    "state",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-];
+#[cfg(test)]
+mod tests {
+    use crate::config::schema::KIND_OPTIONS;
+    use crate::provider::kind;
+
+    #[test]
+    fn every_kind_option_in_the_schema_has_a_kind_that_reads_it() {
+        for name in KIND_OPTIONS {
+            assert!(kind::owned_option(name).is_some(), "{name}");
+        }
+    }
+}

@@ -79,8 +79,12 @@ pub(super) struct RawProvider {
     tenant: Option<Env>,
 }
 
+/// The kind-owned options of a provider table, by their canonical names.
+#[cfg(test)]
+pub(super) const KIND_OPTIONS: [&str; 3] = ["public_key", "issuer", "tenant"];
+
 impl RawProvider {
-    /// The kind-owned options, by their canonical names, as written.
+    /// The kind-owned options the admin wrote, by their canonical names.
     pub fn take_kind_options(&mut self) -> Vec<(&'static str, Env)> {
         [
             ("public_key", self.public_key.take()),

@@ -8,10 +8,9 @@ use url::Url;
 
 use super::expand::Env;
 use super::schema::{RawServer, RawSession, RawTokens};
-use super::{
-    ConfigError, Ctx, Issuer, ServerConfig, SessionConfig, StoreUrl, TokensConfig, is_loopback,
-};
+use super::{ConfigError, Ctx, Issuer, ServerConfig, SessionConfig, StoreUrl, TokensConfig};
 use crate::provider::descriptor::DescriptorSource;
+use crate::provider::settings::is_loopback;
 
 impl Ctx<'_> {
     /// `[server]`, and where the descriptors it names are looked up.

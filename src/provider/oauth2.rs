@@ -113,14 +113,15 @@ pub struct OAuth2Flow {
 }
 
 impl OAuth2Flow {
+    /// `auth`: the descriptor's `token_auth`, or what an OpenID Connect network offers.
     pub fn new(
         config: &ProviderConfig,
+        auth: TokenAuth,
         authorize: &Url,
         token: &Url,
         callback: Url,
         http: reqwest::Client,
     ) -> Self {
-        let auth = config.descriptor.token_auth.unwrap_or_default();
         let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(authorize.clone()))
             .set_token_uri(TokenUrl::from_url(token.clone()))
