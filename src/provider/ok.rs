@@ -97,22 +97,7 @@ struct Odnoklassniki {
 
 /// The profile fields to ask for: exactly those the claim map reads.
 fn fields(c: &ClaimMap) -> String {
-    let mut fields = vec![c.provider_user_id.as_str()];
-    for f in [
-        &c.name,
-        &c.given_name,
-        &c.family_name,
-        &c.picture,
-        &c.locale,
-        &c.gender,
-        &c.birthdate,
-        &c.email,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        fields.push(f);
-    }
+    let fields: Vec<&str> = c.paths().map(|(_, path)| path).collect();
     fields.join(",")
 }
 
