@@ -245,7 +245,9 @@ impl Ctx<'_> {
         let name = names
             .iter()
             .find(|n| self.locations.has_key(&format!("{table}.{n}")))
-            .unwrap_or(&names[0]);
+            .or(names.first())
+            .copied()
+            .unwrap_or_default();
         format!("{table}.{name}")
     }
 
