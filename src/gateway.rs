@@ -53,8 +53,13 @@ impl Gateway {
         let store = store::open(&config.store.url)?;
         let http = http::client(upstream_timeout)?;
         let sites_http = http::client(BACKCHANNEL_TIMEOUT)?;
-        let providers =
-            Registry::build(&config, &http, store.clone()).map_err(StartError::Providers)?;
+        let providers = Registry::build(
+            config.providers.values(),
+            config.server.issuer.as_str(),
+            &http,
+            store.clone(),
+        )
+        .map_err(StartError::Providers)?;
         let keys = Arc::new(KeyRing::new(
             store.clone(),
             &config.server.data_dir,

@@ -72,7 +72,7 @@ fn run(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async {
         let listen = config.server.listen;
         for p in config.providers.values() {
-            if p.descriptor.protocol == socialgate::provider::descriptor::Protocol::Demo {
+            if p.is_demo() {
                 tracing::warn!(
                     provider = %p.name,
                     "DEMO provider enabled: anyone can log in as anyone. For trying out only; remove it before real use"
@@ -115,7 +115,7 @@ fn describe(config: &Config) -> String {
         "\nProviders (register the redirect URI in each network's app settings):"
     );
     for p in config.providers.values() {
-        let demo = p.descriptor.protocol == socialgate::provider::descriptor::Protocol::Demo;
+        let demo = p.is_demo();
         let _ = writeln!(out, "  {} (kind {}): {}", p.name, p.kind, p.display_name);
         if demo {
             let _ = writeln!(

@@ -219,18 +219,8 @@ mod tests {
     #[test]
     fn email_verified_only_when_vouched_for() {
         let map = |v: EmailVerified| ClaimMap {
-            provider_user_id: "id".into(),
-            name: None,
-            given_name: None,
-            family_name: None,
-            picture: None,
-            locale: None,
-            gender: None,
-            birthdate: None,
-            email: Some("mail".into()),
             email_verified: v,
-            gender_values: Default::default(),
-            birthdate_format: DateFormat::Iso,
+            ..toml::from_str("provider_user_id = \"id\"\nemail = \"mail\"").unwrap()
         };
         let p = ProviderName::parse("x").unwrap();
         let id = |m: &ClaimMap, v: serde_json::Value| map_claims(&p, "X", m, &v).unwrap();

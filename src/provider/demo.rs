@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin};
-use crate::config::Issuer;
+use super::kind::{Kind, KindOptions, KindTable, Opening, OptionError};
+use super::{
+    CallbackParams, Identity, Provider, ProviderConfig, ProviderName, UpstreamError, UpstreamLogin,
+};
 use crate::primitives::{hash_secret, random_token};
 use crate::store::{self, Store, Ttl};
 
@@ -22,21 +24,45 @@ struct DemoUser {
     email: Option<String>,
 }
 
+/// The demo kind: no network app, and only while the gateway runs on this machine.
+pub struct DemoKind;
+
+impl Kind for DemoKind {
+    fn configure(&self, table: &KindTable<'_>) -> Result<KindOptions, OptionError> {
+        if !table.issuer_is_loopback {
+            return Err(table.error(
+                table.key,
+                "the demo provider lets anyone log in as anyone; it is allowed only while the issuer is a loopback address",
+            ));
+        }
+        Ok(KindOptions::new())
+    }
+
+    fn needs_app(&self) -> bool {
+        false
+    }
+
+    fn is_demo(&self) -> bool {
+        true
+    }
+
+    fn open(&self, config: &ProviderConfig, at: &Opening<'_>) -> Result<Arc<dyn Provider>, String> {
+        Ok(Arc::new(Demo {
+            name: config.name.clone(),
+            issuer: at.issuer.to_string(),
+            store: at.store.clone(),
+        }))
+    }
+}
+
 pub struct Demo {
     name: ProviderName,
-    issuer: Issuer,
+    /// The gateway's own issuer: the demo "network" is served there.
+    issuer: String,
     store: Arc<dyn Store>,
 }
 
 impl Demo {
-    pub fn new(name: ProviderName, issuer: &Issuer, store: Arc<dyn Store>) -> Self {
-        Demo {
-            name,
-            issuer: issuer.clone(),
-            store,
-        }
-    }
-
     fn unavailable(&self, e: impl ToString) -> UpstreamError {
         UpstreamError::Unavailable {
             network: "demo".into(),
@@ -49,7 +75,7 @@ impl Demo {
 /// (the gateway's own callback, with a code and the state).
 pub async fn complete(
     store: &dyn Store,
-    issuer: &Issuer,
+    issuer: &(impl AsRef<str> + ?Sized),
     provider: &ProviderName,
     state: &str,
     name: &str,
@@ -67,7 +93,7 @@ pub async fn complete(
         CODE_TTL,
     )
     .await?;
-    let mut url = Url::parse(&issuer.url(&format!("/callback/{provider}")))
+    let mut url = Url::parse(&format!("{}/callback/{provider}", issuer.as_ref()))
         .map_err(|e| store::StoreError::Corrupt(e.to_string()))?;
     url.query_pairs_mut()
         .append_pair("code", &code)
@@ -82,7 +108,7 @@ impl Provider for Demo {
         login: &UpstreamLogin<'_>,
         _scopes: &[String],
     ) -> Result<Url, UpstreamError> {
-        let mut url = Url::parse(&self.issuer.url(&format!("/demo/{}", self.name)))
+        let mut url = Url::parse(&format!("{}/demo/{}", self.issuer, self.name))
             .map_err(|e| self.unavailable(e))?;
         url.query_pairs_mut().append_pair("state", login.state);
         Ok(url)

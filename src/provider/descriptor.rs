@@ -2,42 +2,54 @@
 //! one TOML file per kind in `providers/`, with the shipped copies built into the binary.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use url::Url;
 
-/// The descriptors compiled into the binary, so it runs with no files beside it.
-const BUILTIN: &[(&str, &str)] = &[
-    ("ok", include_str!("../../providers/ok.toml")),
-    ("vk", include_str!("../../providers/vk.toml")),
-    ("vkid", include_str!("../../providers/vkid.toml")),
-    ("yandex", include_str!("../../providers/yandex.toml")),
-    ("mailru", include_str!("../../providers/mailru.toml")),
-    ("google", include_str!("../../providers/google.toml")),
-    ("microsoft", include_str!("../../providers/microsoft.toml")),
-    ("gitlab", include_str!("../../providers/gitlab.toml")),
-    ("github", include_str!("../../providers/github.toml")),
-    ("facebook", include_str!("../../providers/facebook.toml")),
-    ("x", include_str!("../../providers/x.toml")),
-    ("oidc", include_str!("../../providers/oidc.toml")),
-    ("demo", include_str!("../../providers/demo.toml")),
-];
+use super::kind::{self, Kind};
 
-/// Which code drives a kind: the quirks a descriptor cannot express.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// Plain OAuth 2.0, entirely described by the descriptor.
-    Oauth2,
-    /// OpenID Connect from the network's discovery document, with a verified id_token.
-    Oidc,
-    Ok,
-    Vk,
-    Vkid,
-    Github,
-    Facebook,
-    Demo,
+/// The descriptors compiled into the binary, so it runs with no files beside it: every
+/// `providers/*.toml`, listed by `build.rs`.
+const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_descriptors.rs"));
+
+/// Which code drives a kind: one of the protocols in `kind::NAMES`, for the quirks a
+/// descriptor cannot express.
+#[derive(Clone, Copy)]
+pub struct Protocol {
+    name: &'static str,
+    kind: &'static dyn Kind,
+}
+
+impl Protocol {
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    pub fn kind(&self) -> &'static dyn Kind {
+        self.kind
+    }
+}
+
+impl PartialEq for Protocol {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl fmt::Debug for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl<'de> Deserialize<'de> for Protocol {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let (name, kind) = kind::find(&name)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&name, kind::NAMES))?;
+        Ok(Protocol { name, kind })
+    }
 }
 
 /// How the gateway authenticates to the network's token endpoint.

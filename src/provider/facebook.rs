@@ -1,27 +1,28 @@
 //! Facebook: every Graph API call from a server carries `appsecret_proof`, the HMAC-SHA256
 //! of the access token keyed with the app secret, so a stolen token is useless elsewhere.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use aws_lc_rs::hmac;
 use secrecy::{ExposeSecret, SecretString};
-use url::Url;
 
-use super::generic::Generic;
-use super::{CallbackParams, Identity, Provider, UpstreamError, UpstreamLogin};
-use crate::config::ProviderConfig;
+use super::generic::{self, Network, Quirks};
+use super::kind::{Kind, Opening};
+use super::oauth2::UpstreamToken;
+use super::{Provider, ProviderConfig, UpstreamError};
 
-pub struct Facebook {
-    inner: Generic,
-    app_secret: SecretString,
+pub struct FacebookKind;
+
+impl Kind for FacebookKind {
+    fn open(&self, config: &ProviderConfig, at: &Opening<'_>) -> Result<Arc<dyn Provider>, String> {
+        let app_secret = config.secret()?.clone();
+        generic::open(config, at, Facebook { app_secret })
+    }
 }
 
-impl Facebook {
-    pub fn new(inner: Generic, config: &ProviderConfig) -> Self {
-        Facebook {
-            inner,
-            app_secret: config.client_secret.clone(),
-        }
-    }
+struct Facebook {
+    app_secret: SecretString,
 }
 
 /// `appsecret_proof = hex(HMAC-SHA256(key = app_secret, message = access_token))`.
@@ -35,28 +36,16 @@ pub fn appsecret_proof(app_secret: &str, access_token: &str) -> String {
 }
 
 #[async_trait]
-impl Provider for Facebook {
-    async fn authorize_url(
+impl Quirks for Facebook {
+    async fn profile(
         &self,
-        login: &UpstreamLogin<'_>,
-        scopes: &[String],
-    ) -> Result<Url, UpstreamError> {
-        self.inner.authorize_url(login, scopes).await
-    }
-
-    async fn identify(
-        &self,
-        login: &UpstreamLogin<'_>,
-        callback: &CallbackParams,
-    ) -> Result<Identity, UpstreamError> {
-        let token = self.inner.exchange(login, callback, &[]).await?;
+        net: &Network,
+        token: &UpstreamToken,
+    ) -> Result<serde_json::Value, UpstreamError> {
         let access_token = token.access_token.secret();
         let proof = appsecret_proof(self.app_secret.expose_secret(), access_token);
-        let profile = self
-            .inner
-            .profile(access_token, &[("appsecret_proof", &proof)])
-            .await?;
-        self.inner.identity(&profile)
+        net.profile(access_token, &[("appsecret_proof", &proof)])
+            .await
     }
 }
 

@@ -1,7 +1,9 @@
-//! The `oauth2` protocol: a network described entirely by its descriptor (endpoints, how
-//! the token reaches the profile call, where the claims sit in the profile JSON). Yandex,
-//! Mail.ru, X and any network an admin adds are this; VK ID, GitHub and Facebook add their
-//! quirks on top of it.
+//! The OAuth 2.0 login every network but the OpenID Connect and demo ones runs: authorize,
+//! exchange the code, read the profile, map its claims. A network described entirely by its
+//! descriptor (the `oauth2` protocol: Yandex, Mail.ru, X, any an admin adds) runs it as is;
+//! OK, VK, VK ID, GitHub and Facebook each add their quirks through the `Quirks` hooks.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::StatusCode;
@@ -9,39 +11,125 @@ use url::Url;
 
 use super::claims::map_claims;
 use super::descriptor::{ClaimMap, HttpMethod, TokenPlacement};
+use super::http::{self, ApiError};
+use super::kind::{Kind, Opening};
 use super::oauth2::{OAuth2Flow, UpstreamToken};
-use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
-use crate::config::{Endpoints, ProviderConfig};
+use super::{
+    CallbackParams, Identity, Provider, ProviderConfig, ProviderName, UpstreamError, UpstreamLogin,
+};
 
-pub struct Generic {
+/// What a network does differently from the descriptor-driven flow. Every hook defaults to
+/// the plain flow, so a quirk module writes only what its network needs.
+#[async_trait]
+pub trait Quirks: Send + Sync + 'static {
+    /// Authorize parameters beside the descriptor's (VK's API version `v`).
+    fn authorize_params(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// Parameters sent beside the code (VK ID's `device_id`).
+    fn token_params(
+        &self,
+        _net: &Network,
+        _login: &UpstreamLogin<'_>,
+        _callback: &CallbackParams,
+    ) -> Result<Vec<(&'static str, String)>, UpstreamError> {
+        Ok(Vec::new())
+    }
+
+    /// Checks of the token answer before it is used (VK ID's echoed `state`).
+    fn check_token(
+        &self,
+        _net: &Network,
+        _login: &UpstreamLogin<'_>,
+        _token: &UpstreamToken,
+    ) -> Result<(), UpstreamError> {
+        Ok(())
+    }
+
+    /// The profile call (OK's signed `users.getCurrentUser`, VK's `users.get`, Facebook's
+    /// `appsecret_proof`); by default the descriptor's userinfo endpoint.
+    async fn profile(
+        &self,
+        net: &Network,
+        token: &UpstreamToken,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        net.profile(token.access_token.secret(), &[]).await
+    }
+
+    /// The identity once mapped, for what the profile does not say (GitHub's verified
+    /// email) or must be checked against the token (VK ID's owner).
+    async fn finish(
+        &self,
+        _net: &Network,
+        _token: &UpstreamToken,
+        identity: Identity,
+    ) -> Result<Identity, UpstreamError> {
+        Ok(identity)
+    }
+}
+
+/// The `oauth2` protocol: no quirks.
+pub struct Plain;
+
+impl Quirks for Plain {}
+
+impl Kind for Plain {
+    fn open(&self, config: &ProviderConfig, at: &Opening<'_>) -> Result<Arc<dyn Provider>, String> {
+        open(config, at, Plain)
+    }
+}
+
+/// Opens a network on the generic flow with these quirks.
+pub fn open(
+    config: &ProviderConfig,
+    at: &Opening<'_>,
+    quirks: impl Quirks,
+) -> Result<Arc<dyn Provider>, String> {
+    let net = Network::new(config, at.callback.clone(), at.http.clone())?;
+    Ok(Arc::new(Generic { net, quirks }))
+}
+
+/// How an API call is named when it fails.
+#[derive(Clone, Copy)]
+pub enum Call<'a> {
+    /// An endpoint of the descriptor's kind: "the profile call answered HTTP 401".
+    Endpoint(&'a str),
+    /// A REST method that answers HTTP 200 whatever happened (OK's and VK's): "users.get
+    /// failed with error 5: …".
+    Method(&'a str),
+}
+
+/// One network app and what the flow needs of it: the code flow, the profile call, the
+/// claim map.
+pub struct Network {
     pub name: ProviderName,
     pub flow: OAuth2Flow,
     pub client_id: String,
     pub claims: ClaimMap,
-    userinfo: Url,
+    /// The profile endpoint (OK's REST endpoint, VK's `users.get`).
+    pub userinfo: Url,
     method: HttpMethod,
     placement: TokenPlacement,
     params: Vec<(String, String)>,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
 }
 
-impl Generic {
-    pub fn new(
-        config: &ProviderConfig,
-        endpoints: &Endpoints,
-        callback: Url,
-        http: reqwest::Client,
-    ) -> Self {
+impl Network {
+    fn new(config: &ProviderConfig, callback: Url, http: reqwest::Client) -> Result<Self, String> {
+        let endpoints = config.endpoints()?;
         let d = &config.descriptor;
-        Generic {
+        let flow = OAuth2Flow::new(
+            config,
+            d.token_auth.unwrap_or_default(),
+            &endpoints.authorize,
+            &endpoints.token,
+            callback,
+            http.clone(),
+        );
+        Ok(Network {
             name: config.name.clone(),
-            flow: OAuth2Flow::new(
-                config,
-                &endpoints.authorize,
-                &endpoints.token,
-                callback,
-                http.clone(),
-            ),
+            flow,
             client_id: config.client_id.clone(),
             claims: d.claims.clone(),
             userinfo: endpoints.userinfo.clone(),
@@ -53,7 +141,7 @@ impl Generic {
                 .map(|(k, v)| (k.clone(), v.replace("{client_id}", &config.client_id)))
                 .collect(),
             http,
-        }
+        })
     }
 
     pub fn network(&self) -> &str {
@@ -68,7 +156,7 @@ impl Generic {
         UpstreamError::refused(self.network(), detail)
     }
 
-    /// The profile call, with `extra` parameters beside the descriptor's.
+    /// The descriptor's profile call, with `extra` parameters beside the descriptor's.
     pub async fn profile(
         &self,
         access_token: &str,
@@ -99,8 +187,17 @@ impl Generic {
             TokenPlacement::Query | TokenPlacement::Form => request,
         };
         let request = request.header(reqwest::header::ACCEPT, "application/json");
+        self.call(request, Call::Endpoint("profile")).await
+    }
+
+    /// Sends an API call and reads its JSON answer.
+    pub async fn call(
+        &self,
+        request: reqwest::RequestBuilder,
+        call: Call<'_>,
+    ) -> Result<serde_json::Value, UpstreamError> {
         let (status, body) = http::send(self.network(), request).await?;
-        self.answer(status, &body, "profile")
+        self.answer(status, &body, call)
     }
 
     /// A JSON answer of an API call, with the error (whatever its status) in words.
@@ -108,12 +205,20 @@ impl Generic {
         &self,
         status: StatusCode,
         body: &[u8],
-        call: &str,
+        call: Call<'_>,
     ) -> Result<serde_json::Value, UpstreamError> {
         let value: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-        if let Some(error) = value.as_ref().and_then(http::describe_error) {
-            return Err(self.refused(format!("the {call} call failed: {error}")));
+        if let Some(error) = value.as_ref().and_then(http::parse_error) {
+            return Err(self.refused(failed(call, &error)));
         }
+        let name = match call {
+            Call::Method(_) => {
+                return value
+                    .filter(|v| v.is_object())
+                    .ok_or_else(|| self.malformed("the answer is not a JSON object"));
+            }
+            Call::Endpoint(name) => name,
+        };
         if !status.is_success() {
             let said = value
                 .as_ref()
@@ -126,13 +231,13 @@ impl Generic {
                 .map(|m| format!(": {}", http::clean(m)))
                 .unwrap_or_default();
             return Err(self.refused(format!(
-                "the {call} call answered HTTP {}{said}",
+                "the {name} call answered HTTP {}{said}",
                 status.as_u16()
             )));
         }
         match value {
             Some(v) if v.is_object() || v.is_array() => Ok(v),
-            _ => Err(self.malformed(format!("the {call} answer is not JSON"))),
+            _ => Err(self.malformed(format!("the {name} answer is not JSON"))),
         }
     }
 
@@ -142,25 +247,36 @@ impl Generic {
         }
         map_claims(&self.name, self.network(), &self.claims, profile)
     }
+}
 
-    pub async fn exchange(
-        &self,
-        login: &UpstreamLogin<'_>,
-        callback: &CallbackParams,
-        extra: &[(&str, &str)],
-    ) -> Result<UpstreamToken, UpstreamError> {
-        self.flow.exchange(&callback.code, login, extra).await
+/// A failed call in words, in the shape its network's users know.
+fn failed(call: Call<'_>, error: &ApiError) -> String {
+    match call {
+        Call::Endpoint(name) => format!("the {name} call failed: {error}"),
+        Call::Method(method) => format!(
+            "{method} failed with {}: {}",
+            error.error,
+            error.detail.as_deref().unwrap_or_default()
+        ),
     }
 }
 
+/// A network on the generic flow.
+struct Generic<Q> {
+    net: Network,
+    quirks: Q,
+}
+
 #[async_trait]
-impl Provider for Generic {
+impl<Q: Quirks> Provider for Generic<Q> {
     async fn authorize_url(
         &self,
         login: &UpstreamLogin<'_>,
         scopes: &[String],
     ) -> Result<Url, UpstreamError> {
-        Ok(self.flow.authorize_url(login, scopes, &[]))
+        let extra = self.quirks.authorize_params();
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Ok(self.net.flow.authorize_url(login, scopes, &extra))
     }
 
     async fn identify(
@@ -168,8 +284,16 @@ impl Provider for Generic {
         login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
     ) -> Result<Identity, UpstreamError> {
-        let token = self.exchange(login, callback, &[]).await?;
-        let profile = self.profile(token.access_token.secret(), &[]).await?;
-        self.identity(&profile)
+        let extra = self.quirks.token_params(&self.net, login, callback)?;
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let token = self
+            .net
+            .flow
+            .exchange(&callback.code, login, &extra)
+            .await?;
+        self.quirks.check_token(&self.net, login, &token)?;
+        let profile = self.quirks.profile(&self.net, &token).await?;
+        let identity = self.net.identity(&profile)?;
+        self.quirks.finish(&self.net, &token, identity).await
     }
 }

@@ -2,19 +2,34 @@
 //! verification. The emails endpoint (scope `user:email`) lists every address with its
 //! `verified` and `primary` flags; the gateway hands on the verified primary one.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
-use super::generic::Generic;
-use super::{CallbackParams, Identity, Provider, UpstreamError, UpstreamLogin, http};
-use crate::config::ProviderConfig;
+use super::generic::{self, Call, Network, Quirks};
+use super::kind::{Kind, Opening};
+use super::oauth2::UpstreamToken;
+use super::{Identity, Provider, ProviderConfig, UpstreamError, http};
 
-pub struct GitHub {
-    inner: Generic,
+pub struct GitHubKind;
+
+impl Kind for GitHubKind {
+    fn open(&self, config: &ProviderConfig, at: &Opening<'_>) -> Result<Arc<dyn Provider>, String> {
+        // `{api}/user` → `{api}/user/emails`, on github.com and on GitHub Enterprise alike.
+        let emails = config.endpoints.as_ref().and_then(|e| {
+            let mut url = e.userinfo.clone();
+            url.path_segments_mut().ok()?.pop_if_empty().push("emails");
+            Some(url)
+        });
+        generic::open(config, at, GitHub { emails })
+    }
+}
+
+struct GitHub {
     emails: Option<Url>,
-    http: reqwest::Client,
 }
 
 #[derive(Deserialize)]
@@ -27,62 +42,40 @@ struct Email {
 }
 
 impl GitHub {
-    pub fn new(inner: Generic, config: &ProviderConfig, http: reqwest::Client) -> Self {
-        // `{api}/user` → `{api}/user/emails`, on github.com and on GitHub Enterprise alike.
-        let emails = config.endpoints.as_ref().and_then(|e| {
-            let mut url = e.userinfo.clone();
-            url.path_segments_mut().ok()?.pop_if_empty().push("emails");
-            Some(url)
-        });
-        GitHub {
-            inner,
-            emails,
-            http,
-        }
-    }
-
     /// The person's addresses; `None` when the token may not read them (no `user:email`).
-    async fn emails(&self, access_token: &str) -> Result<Option<Vec<Email>>, UpstreamError> {
+    async fn emails(
+        &self,
+        net: &Network,
+        access_token: &str,
+    ) -> Result<Option<Vec<Email>>, UpstreamError> {
         let Some(url) = &self.emails else {
             return Ok(None);
         };
-        let request = self
+        let request = net
             .http
             .get(url.clone())
             .bearer_auth(access_token)
             .header(reqwest::header::ACCEPT, "application/vnd.github+json");
-        let (status, body) = http::send(self.inner.network(), request).await?;
+        let (status, body) = http::send(net.network(), request).await?;
         if matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) {
             return Ok(None);
         }
-        let value = self.inner.answer(status, &body, "emails")?;
-        serde_json::from_value(value).map(Some).map_err(|_| {
-            self.inner
-                .malformed("the emails answer is not a list of addresses")
-        })
+        let value = net.answer(status, &body, Call::Endpoint("emails"))?;
+        serde_json::from_value(value)
+            .map(Some)
+            .map_err(|_| net.malformed("the emails answer is not a list of addresses"))
     }
 }
 
 #[async_trait]
-impl Provider for GitHub {
-    async fn authorize_url(
+impl Quirks for GitHub {
+    async fn finish(
         &self,
-        login: &UpstreamLogin<'_>,
-        scopes: &[String],
-    ) -> Result<Url, UpstreamError> {
-        self.inner.authorize_url(login, scopes).await
-    }
-
-    async fn identify(
-        &self,
-        login: &UpstreamLogin<'_>,
-        callback: &CallbackParams,
+        net: &Network,
+        token: &UpstreamToken,
+        mut identity: Identity,
     ) -> Result<Identity, UpstreamError> {
-        let token = self.inner.exchange(login, callback, &[]).await?;
-        let access_token = token.access_token.secret();
-        let profile = self.inner.profile(access_token, &[]).await?;
-        let mut identity = self.inner.identity(&profile)?;
-        if let Some(emails) = self.emails(access_token).await? {
+        if let Some(emails) = self.emails(net, token.access_token.secret()).await? {
             let verified = |e: &&Email| e.verified;
             let chosen = emails
                 .iter()

@@ -70,36 +70,58 @@ pub fn json(network: &str, body: &[u8]) -> Result<serde_json::Value, UpstreamErr
     }
 }
 
-/// A network's error answer in words, whatever its shape: OAuth's `error` and
-/// `error_description`, Facebook's `error` object, OK's `error_code` and `error_msg`, GitHub's
-/// `message`, X's problem `detail`. `None` when the answer is not an error.
-pub fn describe_error(v: &serde_json::Value) -> Option<String> {
+/// A network's error answer, whatever its shape: OAuth's `error` and `error_description`,
+/// Facebook's and VK's `error` object, OK's `error_code` and `error_msg`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// `invalid_grant`, or `error 102` for a numbered one.
+    pub error: String,
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.detail {
+            Some(d) => write!(f, "{} ({d})", self.error),
+            None => f.write_str(&self.error),
+        }
+    }
+}
+
+/// The one reader of error answers; `None` when the answer is not an error.
+pub fn parse_error(v: &serde_json::Value) -> Option<ApiError> {
     let text = |v: &serde_json::Value, k: &str| match v.get(k) {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(clean(s)),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let with = |head: String, detail: Option<String>| match detail {
-        Some(d) => format!("{head} ({d})"),
-        None => head,
+    let numbered = |code: String, detail| ApiError {
+        error: format!("error {code}"),
+        detail,
     };
     match v.get("error") {
         Some(serde_json::Value::String(e)) => {
-            return Some(with(clean(e), text(v, "error_description")));
+            return Some(ApiError {
+                error: clean(e),
+                detail: text(v, "error_description"),
+            });
         }
         Some(obj @ serde_json::Value::Object(_)) => {
             let code = text(obj, "code")
                 .or_else(|| text(obj, "error_code"))
                 .unwrap_or_default();
             let msg = text(obj, "message").or_else(|| text(obj, "error_msg"));
-            return Some(with(format!("error {code}"), msg));
+            return Some(numbered(code, msg));
         }
         _ => {}
     }
-    if let Some(code) = text(v, "error_code") {
-        return Some(with(format!("error {code}"), text(v, "error_msg")));
-    }
-    None
+    let code = text(v, "error_code")?;
+    Some(numbered(code, text(v, "error_msg")))
+}
+
+/// A network's error answer in words, `error (detail)`; `None` when it is not an error.
+pub fn describe_error(v: &serde_json::Value) -> Option<String> {
+    parse_error(v).map(|e| e.to_string())
 }
 
 /// Upstream text on its way into an error description: printable, short.

@@ -9,14 +9,16 @@ pub mod facebook;
 pub mod generic;
 pub mod github;
 pub mod http;
+pub mod kind;
+mod name;
 pub mod oauth2;
 pub mod oidc;
 pub mod ok;
+pub mod settings;
 pub mod vk;
 pub mod vkid;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -24,44 +26,11 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::config::{Config, ProviderConfig};
+pub use name::ProviderName;
+pub use settings::{Endpoints, ProviderConfig};
+
 use crate::store::Store;
-use descriptor::Protocol;
-
-/// The name of a configured provider (its `[providers.NAME]` table): used in URLs and claims.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ProviderName(String);
-
-impl ProviderName {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let valid = !s.is_empty()
-            && s.len() <= 32
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if valid {
-            Ok(Self(s.to_string()))
-        } else {
-            Err(format!(
-                "{s:?} is not a valid provider name (1-32 of a-z, 0-9, `_`, `-`)"
-            ))
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for ProviderName {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ProviderName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use kind::Opening;
 
 /// A person as a network describes them, normalized to OIDC claim names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,52 +175,28 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn build(
-        config: &Config,
+    /// Opens every configured provider; `issuer` is the gateway's own, where the networks
+    /// send people back.
+    pub fn build<'a>(
+        providers: impl IntoIterator<Item = &'a ProviderConfig>,
+        issuer: &str,
         http: &reqwest::Client,
         store: Arc<dyn Store>,
     ) -> Result<Self, String> {
-        let mut providers = IndexMap::new();
-        for p in config.providers.values() {
-            let callback = Url::parse(&config.server.issuer.url(&format!("/callback/{}", p.name)))
+        let mut opened = IndexMap::new();
+        for p in providers {
+            let callback = Url::parse(&format!("{issuer}/callback/{}", p.name))
                 .map_err(|e| format!("provider {}: bad callback URL: {e}", p.name))?;
-            let endpoints = || {
-                p.endpoints
-                    .as_ref()
-                    .ok_or_else(|| format!("provider {} has no endpoints", p.name))
+            let at = Opening {
+                callback,
+                issuer,
+                http,
+                store: &store,
             };
-            let http = http.clone();
-            let generic = || -> Result<generic::Generic, String> {
-                Ok(generic::Generic::new(
-                    p,
-                    endpoints()?,
-                    callback.clone(),
-                    http.clone(),
-                ))
-            };
-            let protocol: Arc<dyn Provider> = match p.descriptor.protocol {
-                Protocol::Oauth2 => Arc::new(generic()?),
-                Protocol::Oidc => {
-                    let issuer = p
-                        .issuer
-                        .as_ref()
-                        .ok_or_else(|| format!("provider {} has no issuer", p.name))?;
-                    Arc::new(oidc::Oidc::new(p, issuer, callback, http))
-                }
-                Protocol::Ok => Arc::new(ok::Odnoklassniki::new(p, endpoints()?, callback, http)),
-                Protocol::Vk => Arc::new(vk::Vk::new(p, endpoints()?, callback, http)),
-                Protocol::Vkid => Arc::new(vkid::VkId::new(generic()?)),
-                Protocol::Github => Arc::new(github::GitHub::new(generic()?, p, http)),
-                Protocol::Facebook => Arc::new(facebook::Facebook::new(generic()?, p)),
-                Protocol::Demo => Arc::new(demo::Demo::new(
-                    p.name.clone(),
-                    &config.server.issuer,
-                    store.clone(),
-                )),
-            };
-            providers.insert(p.name.clone(), Self::configured(p, protocol));
+            let protocol = p.descriptor.protocol.kind().open(p, &at)?;
+            opened.insert(p.name.clone(), Self::configured(p, protocol));
         }
-        Ok(Registry { providers })
+        Ok(Registry { providers: opened })
     }
 
     fn configured(p: &ProviderConfig, protocol: Arc<dyn Provider>) -> ConfiguredProvider {
@@ -263,7 +208,7 @@ impl Registry {
             display_name_ru: p.descriptor.display_name_ru.clone(),
             button_color: p.descriptor.button_color.clone(),
             button_text_color: p.descriptor.button_text_color.clone(),
-            is_demo: p.descriptor.protocol == Protocol::Demo,
+            is_demo: p.is_demo(),
             pkce: p.descriptor.pkce,
             default_scopes,
             scope_map: p.descriptor.scope_map.clone(),

@@ -19,9 +19,9 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
+use super::ProviderConfig;
 use super::descriptor::TokenAuth;
 use super::{UpstreamError, UpstreamLogin, http};
-use crate::config::ProviderConfig;
 
 type OAuthClient = oauth2::Client<
     BasicErrorResponse,
@@ -113,14 +113,15 @@ pub struct OAuth2Flow {
 }
 
 impl OAuth2Flow {
+    /// `auth`: the descriptor's `token_auth`, or what an OpenID Connect network offers.
     pub fn new(
         config: &ProviderConfig,
+        auth: TokenAuth,
         authorize: &Url,
         token: &Url,
         callback: Url,
         http: reqwest::Client,
     ) -> Self {
-        let auth = config.descriptor.token_auth.unwrap_or_default();
         let mut client = oauth2::Client::new(ClientId::new(config.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(authorize.clone()))
             .set_token_uri(TokenUrl::from_url(token.clone()))
@@ -130,10 +131,9 @@ impl OAuth2Flow {
                 TokenAuth::ClientSecretPost | TokenAuth::None => AuthType::RequestBody,
             });
         // A public client sends only its id; the secret goes nowhere it is not needed.
-        if auth != TokenAuth::None {
-            client = client.set_client_secret(ClientSecret::new(
-                config.client_secret.expose_secret().to_string(),
-            ));
+        if let (Some(secret), true) = (&config.client_secret, auth != TokenAuth::None) {
+            client =
+                client.set_client_secret(ClientSecret::new(secret.expose_secret().to_string()));
         }
         OAuth2Flow {
             network: config.display_name.clone(),

@@ -1,17 +1,19 @@
-//! OK.ru (Odnoklassniki): the request signature `sig`, and a login that reads the person
-//! through `users.getCurrentUser` on the REST endpoint, where errors arrive as HTTP 200
-//! with `error_code`.
+//! OK.ru (Odnoklassniki): the request signature `sig` (here, public, for every feature that
+//! signs OK calls), and a login that reads the person through the signed
+//! `users.getCurrentUser` on the REST endpoint, where errors arrive as HTTP 200 with
+//! `error_code`.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use md5::{Digest, Md5};
 use secrecy::{ExposeSecret, SecretString};
-use url::Url;
 
-use super::claims::map_claims;
 use super::descriptor::ClaimMap;
-use super::oauth2::OAuth2Flow;
-use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
-use crate::config::{Endpoints, ProviderConfig};
+use super::generic::{self, Call, Network, Quirks};
+use super::kind::{Kind, KindOption, KindOptions, KindTable, Opening, OptionError};
+use super::oauth2::UpstreamToken;
+use super::{Provider, ProviderConfig, UpstreamError};
 
 /// `session_secret_key = md5(access_token + application_secret_key)`, lowercase hex.
 pub fn session_secret_key(access_token: &str, secret_key: &str) -> String {
@@ -50,119 +52,79 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub struct Odnoklassniki {
-    name: ProviderName,
-    network: String,
-    flow: OAuth2Flow,
-    api_url: Url,
-    public_key: String,
-    secret_key: SecretString,
-    claims: ClaimMap,
-    http: reqwest::Client,
+/// OK's kind: the `public_key` option, and the signed profile call.
+pub struct OkKind;
+
+const PUBLIC_KEY: KindOption = KindOption {
+    name: "public_key",
+    aliases: &[],
+    elsewhere: |_, _| "public_key is only used by OK providers".into(),
+};
+
+impl Kind for OkKind {
+    fn options(&self) -> &'static [KindOption] {
+        &[PUBLIC_KEY]
+    }
+
+    fn configure(&self, table: &KindTable<'_>) -> Result<KindOptions, OptionError> {
+        let public_key = table.get(PUBLIC_KEY.name).ok_or_else(|| {
+            table.error(
+                table.key,
+                "missing `public_key` (OK's application key, \"Публичный ключ\")",
+            )
+        })?;
+        Ok(KindOptions::from([(
+            PUBLIC_KEY.name,
+            public_key.value.clone(),
+        )]))
+    }
+
+    fn open(&self, config: &ProviderConfig, at: &Opening<'_>) -> Result<Arc<dyn Provider>, String> {
+        let quirks = Odnoklassniki {
+            public_key: config.option(PUBLIC_KEY.name)?.to_string(),
+            secret_key: config.secret()?.clone(),
+        };
+        generic::open(config, at, quirks)
+    }
 }
 
-impl Odnoklassniki {
-    pub fn new(
-        config: &ProviderConfig,
-        endpoints: &Endpoints,
-        callback: Url,
-        http: reqwest::Client,
-    ) -> Self {
-        Odnoklassniki {
-            name: config.name.clone(),
-            network: config.display_name.clone(),
-            flow: OAuth2Flow::new(
-                config,
-                &endpoints.authorize,
-                &endpoints.token,
-                callback,
-                http.clone(),
-            ),
-            api_url: endpoints.userinfo.clone(),
-            public_key: config.public_key.clone().unwrap_or_default(),
-            secret_key: config.client_secret.clone(),
-            claims: config.descriptor.claims.clone(),
-            http,
-        }
-    }
+/// What OK does beyond the descriptor: its profile call is the signed REST method
+/// `users.getCurrentUser`.
+struct Odnoklassniki {
+    public_key: String,
+    secret_key: SecretString,
+}
 
-    /// The profile fields to ask for: exactly those the claim map reads.
-    fn fields(&self) -> String {
-        let c = &self.claims;
-        let mut fields = vec![c.provider_user_id.as_str()];
-        for f in [
-            &c.name,
-            &c.given_name,
-            &c.family_name,
-            &c.picture,
-            &c.locale,
-            &c.gender,
-            &c.birthdate,
-            &c.email,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            fields.push(f);
-        }
-        fields.join(",")
-    }
+/// The profile fields to ask for: exactly those the claim map reads.
+fn fields(c: &ClaimMap) -> String {
+    let fields: Vec<&str> = c.paths().map(|(_, path)| path).collect();
+    fields.join(",")
+}
 
+#[async_trait]
+impl Quirks for Odnoklassniki {
     /// A signed REST call in the person's session.
-    async fn call(
+    async fn profile(
         &self,
-        access_token: &str,
-        method: &str,
+        net: &Network,
+        token: &UpstreamToken,
     ) -> Result<serde_json::Value, UpstreamError> {
-        let fields = self.fields();
+        const METHOD: &str = "users.getCurrentUser";
+        let access_token = token.access_token.secret();
+        let fields = fields(&net.claims);
         let mut params = vec![
             ("application_key", self.public_key.as_str()),
             ("fields", fields.as_str()),
             ("format", "json"),
-            ("method", method),
+            ("method", METHOD),
         ];
         let secret = session_secret_key(access_token, self.secret_key.expose_secret());
         let sig = sign(params.iter().copied(), &secret);
         params.push(("sig", &sig));
         params.push(("access_token", access_token));
         // POST keeps the token out of URLs (and out of any proxy's access log).
-        let request = self.http.post(self.api_url.clone()).form(&params);
-        let (_, body) = http::send(&self.network, request).await?;
-        let value = http::json(&self.network, &body)?;
-        if let Some(code) = value.get("error_code") {
-            let msg = value
-                .get("error_msg")
-                .and_then(|m| m.as_str())
-                .unwrap_or("");
-            return Err(UpstreamError::Refused {
-                network: self.network.clone(),
-                detail: format!("{method} failed with error {code}: {msg}"),
-            });
-        }
-        Ok(value)
-    }
-}
-
-#[async_trait]
-impl Provider for Odnoklassniki {
-    async fn authorize_url(
-        &self,
-        login: &UpstreamLogin<'_>,
-        scopes: &[String],
-    ) -> Result<Url, UpstreamError> {
-        Ok(self.flow.authorize_url(login, scopes, &[]))
-    }
-
-    async fn identify(
-        &self,
-        login: &UpstreamLogin<'_>,
-        callback: &CallbackParams,
-    ) -> Result<Identity, UpstreamError> {
-        let token = self.flow.exchange(&callback.code, login, &[]).await?;
-        let profile = self
-            .call(token.access_token.secret(), "users.getCurrentUser")
-            .await?;
-        map_claims(&self.name, &self.network, &self.claims, &profile)
+        let request = net.http.post(net.userinfo.clone()).form(&params);
+        net.call(request, Call::Method(METHOD)).await
     }
 }
 

@@ -13,10 +13,17 @@ use serde::Deserialize;
 use url::Url;
 
 use super::claims::map_claims;
-use super::descriptor::{ClaimMap, TokenAuth};
+use super::descriptor::ClaimMap;
 use super::oauth2::OAuth2Flow;
-use super::{CallbackParams, Identity, Provider, ProviderName, UpstreamError, UpstreamLogin, http};
-use crate::config::{ProviderConfig, is_secure_endpoint};
+use super::settings::is_secure_endpoint;
+use super::{
+    CallbackParams, Identity, Provider, ProviderConfig, ProviderName, UpstreamError, UpstreamLogin,
+    http,
+};
+
+mod options;
+
+pub use options::OidcKind;
 
 /// How long a discovery document is trusted before it is fetched again.
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
@@ -200,22 +207,13 @@ impl Oidc {
                 return Err(self.malformed(format!("its {what} is not https")));
             }
         }
-        // The descriptor's choice, else post when offered (Entra ID compares Basic credentials
-        // without form-decoding them, and its secrets hold `~`), else Basic, every provider's
-        // default (OIDC Discovery §3).
-        let mut config = self.config.clone();
-        let offered = |m: &str| {
-            meta.token_endpoint_auth_methods_supported
-                .as_ref()
-                .is_some_and(|all| all.iter().any(|x| x == m))
-        };
-        config.descriptor.token_auth = Some(match config.descriptor.token_auth {
-            Some(chosen) => chosen,
-            None if offered("client_secret_post") => TokenAuth::ClientSecretPost,
-            None => TokenAuth::ClientSecretBasic,
-        });
+        let auth = options::token_auth(
+            self.config.descriptor.token_auth,
+            meta.token_endpoint_auth_methods_supported.as_deref(),
+        );
         let flow = OAuth2Flow::new(
-            &config,
+            &self.config,
+            auth,
             &meta.authorization_endpoint,
             &meta.token_endpoint,
             self.callback.clone(),
@@ -292,28 +290,7 @@ impl Oidc {
             )));
         }
         let jwk = self.key(d, header.kid.as_deref()).await?;
-        let family_fits = match &jwk.algorithm {
-            AlgorithmParameters::RSA(_) => matches!(
-                header.alg,
-                Algorithm::RS256
-                    | Algorithm::RS384
-                    | Algorithm::RS512
-                    | Algorithm::PS256
-                    | Algorithm::PS384
-                    | Algorithm::PS512
-            ),
-            AlgorithmParameters::EllipticCurve(_) => {
-                matches!(header.alg, Algorithm::ES256 | Algorithm::ES384)
-            }
-            AlgorithmParameters::OctetKeyPair(_) => header.alg == Algorithm::EdDSA,
-            _ => false,
-        };
-        let alg_fits = jwk
-            .common
-            .key_algorithm
-            .is_none_or(|a| a.to_string() == format!("{:?}", header.alg));
-        let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
-        if !(family_fits && alg_fits && for_signing) {
+        if !key_fits(&jwk, header.alg) {
             return Err(self.refused("the id_token's algorithm does not match its key"));
         }
         let key =
@@ -397,6 +374,31 @@ impl Oidc {
     }
 }
 
+/// Whether a JWKS key may verify a token signed with `alg`: a key of that family, for
+/// signing, and naming that algorithm if it names one.
+fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
+    let family_fits = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => matches!(
+            alg,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ),
+        AlgorithmParameters::EllipticCurve(_) => matches!(alg, Algorithm::ES256 | Algorithm::ES384),
+        AlgorithmParameters::OctetKeyPair(_) => alg == Algorithm::EdDSA,
+        _ => false,
+    };
+    let alg_fits = jwk
+        .common
+        .key_algorithm
+        .is_none_or(|a| Algorithm::try_from(a).is_ok_and(|a| a == alg));
+    let for_signing = !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption));
+    family_fits && alg_fits && for_signing
+}
+
 #[async_trait]
 impl Provider for Oidc {
     async fn authorize_url(
@@ -442,5 +444,27 @@ impl Provider for Oidc {
             &self.claims,
             &serde_json::Value::Object(claims),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rsa_key(alg: &str, usage: &str) -> Jwk {
+        serde_json::from_value(serde_json::json!({
+            "kty": "RSA", "n": "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1Wl", "e": "AQAB",
+            "alg": alg, "use": usage,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_key_fits_only_the_algorithm_it_names_and_only_for_signing() {
+        assert!(key_fits(&rsa_key("RS256", "sig"), Algorithm::RS256));
+        assert!(!key_fits(&rsa_key("RS256", "sig"), Algorithm::RS384));
+        assert!(!key_fits(&rsa_key("PS256", "sig"), Algorithm::RS256));
+        assert!(!key_fits(&rsa_key("RS256", "enc"), Algorithm::RS256));
+        assert!(!key_fits(&rsa_key("RS256", "sig"), Algorithm::ES256));
     }
 }

@@ -1,0 +1,113 @@
+//! The file's schema exactly as an admin writes it: serde types that refuse unknown keys, so a
+//! typo is named with its line and the keys allowed there.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use super::expand::Env;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub server: RawServer,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub session: RawSession,
+    #[serde(default)]
+    pub tokens: RawTokens,
+    #[serde(default)]
+    pub providers: IndexMap<String, RawProvider>,
+    #[serde(default)]
+    pub clients: IndexMap<String, RawClient>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub listen: Env,
+    pub issuer: Env,
+    pub data_dir: Option<Env>,
+    pub providers_dir: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    pub url: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSession {
+    pub idle_timeout: Option<Env>,
+    pub max_lifetime: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTokens {
+    pub lifetime: Option<Env>,
+    pub refresh_lifetime: Option<Env>,
+    pub key_rotation: Option<Env>,
+}
+
+/// A `[providers.NAME]` table. The keys below `kind_options` belong to particular kinds,
+/// which check them (`Kind::configure`); they are listed here only so that serde knows every
+/// key an admin may write and can name the allowed ones when a key is misspelt.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProvider {
+    pub kind: Option<Env>,
+    #[serde(alias = "app_id")]
+    pub client_id: Option<Env>,
+    #[serde(alias = "secret_key")]
+    pub client_secret: Option<Env>,
+    #[serde(alias = "secret_key_file")]
+    pub client_secret_file: Option<Env>,
+    pub scopes: Option<Vec<Env>>,
+    pub display_name: Option<Env>,
+    pub authorize_url: Option<Env>,
+    pub token_url: Option<Env>,
+    pub userinfo_url: Option<Env>,
+    pub api_version: Option<Env>,
+    pub authorize_params: Option<IndexMap<String, Env>>,
+    // ---- kind_options ----
+    public_key: Option<Env>,
+    #[serde(alias = "base_url")]
+    issuer: Option<Env>,
+    tenant: Option<Env>,
+}
+
+/// The kind-owned options of a provider table, by their canonical names.
+#[cfg(test)]
+pub(super) const KIND_OPTIONS: [&str; 3] = ["public_key", "issuer", "tenant"];
+
+impl RawProvider {
+    /// The kind-owned options the admin wrote, by their canonical names.
+    pub fn take_kind_options(&mut self) -> Vec<(&'static str, Env)> {
+        [
+            ("public_key", self.public_key.take()),
+            ("issuer", self.issuer.take()),
+            ("tenant", self.tenant.take()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawClient {
+    pub name: Option<Env>,
+    pub client_secret: Option<Env>,
+    pub client_secret_file: Option<Env>,
+    pub redirect_uris: Vec<Env>,
+    pub providers: Option<Vec<Env>>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<Env>,
+    pub backchannel_logout_uri: Option<Env>,
+    #[serde(default)]
+    pub refresh_tokens: bool,
+}
