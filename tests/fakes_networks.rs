@@ -1,15 +1,15 @@
 //! Self-test of the fake VK ID, Yandex, Mail.ru, GitHub, Facebook, X and Custom upstreams:
 //! they must accept what the real networks accept and refuse what they refuse, the same way.
 
-#[path = "support/fake_http.rs"]
-mod fake_http;
-#[path = "support/fake_networks.rs"]
-mod fake_networks;
+mod support;
 
-use fake_networks::{Behaviour, FakeNetwork, Network, Person, appsecret_proof, pkce_s256};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, USER_AGENT};
 use serde_json::{Value, json};
+use support::fakes::facebook::appsecret_proof;
+use support::fakes::network::{Behaviour, FakeNetwork, Network, Person};
+use support::fakes::wire::pkce_s256;
+use support::{jarless, param};
 use url::Url;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback/net";
@@ -30,21 +30,6 @@ const ALL: [Network; 7] = [
     Network::X,
     Network::Custom,
 ];
-
-/// A client that does not follow redirects; reqwest needs a rustls provider even for http.
-fn browser() -> reqwest::Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn qp(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 fn redirect_of(net: Network) -> &'static str {
     if net == Network::MailRu {
@@ -86,7 +71,7 @@ fn with(mut p: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, S
 
 /// GET authorize; the status and the Location, if any.
 async fn authorize(fake: &FakeNetwork, params: &[(String, String)]) -> (StatusCode, Option<Url>) {
-    let resp = browser()
+    let resp = jarless()
         .get(fake.authorize_url())
         .query(params)
         .send()
@@ -108,13 +93,13 @@ async fn code_for(fake: &FakeNetwork, params: &[(String, String)]) -> Url {
         loc.as_str().split('?').next(),
         Some(redirect_of(fake.network()))
     );
-    assert_eq!(qp(&loc, "state").as_deref(), Some("st-1"), "{loc}");
-    assert!(qp(&loc, "code").is_some(), "{loc}");
+    assert_eq!(param(&loc, "state").as_deref(), Some("st-1"), "{loc}");
+    assert!(param(&loc, "code").is_some(), "{loc}");
     loc
 }
 
 async fn code(fake: &FakeNetwork, params: &[(String, String)]) -> String {
-    qp(&code_for(fake, params).await, "code").unwrap()
+    param(&code_for(fake, params).await, "code").unwrap()
 }
 
 async fn status_json(resp: reqwest::Response) -> (StatusCode, Value) {
@@ -129,7 +114,7 @@ async fn post_form(
     form: &[(&str, &str)],
     basic: Option<(&str, &str)>,
 ) -> (StatusCode, Value) {
-    let mut req = browser().post(url).form(form);
+    let mut req = jarless().post(url).form(form);
     if let Some((id, secret)) = basic {
         req = req.basic_auth(id, Some(secret));
     }
@@ -162,17 +147,17 @@ async fn every_network_refuses_bad_client_and_redirect_with_a_page_and_reports_d
         assert_eq!(status, StatusCode::FOUND, "{net:?}");
         let loc = loc.unwrap();
         assert_eq!(
-            qp(&loc, "error").as_deref(),
+            param(&loc, "error").as_deref(),
             Some("access_denied"),
             "{net:?}"
         );
-        assert!(qp(&loc, "error_description").is_some(), "{net:?}");
-        assert_eq!(qp(&loc, "state").as_deref(), Some("st-1"), "{net:?}");
-        assert!(qp(&loc, "code").is_none());
+        assert!(param(&loc, "error_description").is_some(), "{net:?}");
+        assert_eq!(param(&loc, "state").as_deref(), Some("st-1"), "{net:?}");
+        assert!(param(&loc, "code").is_none());
         assert_eq!(fake.calls("authorize"), 3);
 
         fake.set_behaviour(Behaviour::TokenHttp500);
-        let resp = browser()
+        let resp = jarless()
             .post(fake.token_url())
             .form(&[("code", "x")])
             .send()
@@ -180,11 +165,11 @@ async fn every_network_refuses_bad_client_and_redirect_with_a_page_and_reports_d
             .unwrap();
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR, "{net:?}");
         if net != Network::Facebook {
-            let resp = browser().get(fake.token_url()).send().await.unwrap();
+            let resp = jarless().get(fake.token_url()).send().await.unwrap();
             assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED, "{net:?}");
         }
         fake.set_behaviour(Behaviour::UserinfoHttp500);
-        let resp = browser()
+        let resp = jarless()
             .request(
                 if net == Network::VkId {
                     reqwest::Method::POST
@@ -216,14 +201,14 @@ async fn vkid_pkce_login_with_device_id() {
     );
     let loc = code_for(&vk, &params).await;
     assert!(
-        vk.last_authorize_params()
+        vk.last_request("authorize")
             .contains(&("provider".into(), "ok_ru".into()))
     );
-    let code = qp(&loc, "code").unwrap();
-    let device_id = qp(&loc, "device_id").unwrap();
+    let code = param(&loc, "code").unwrap();
+    let device_id = param(&loc, "device_id").unwrap();
     assert!(device_id.len() >= 40);
-    assert_eq!(qp(&loc, "expires_in").as_deref(), Some("600"));
-    assert_eq!(qp(&loc, "type").as_deref(), Some("code_v2"));
+    assert_eq!(param(&loc, "expires_in").as_deref(), Some("600"));
+    assert_eq!(param(&loc, "type").as_deref(), Some("code_v2"));
 
     let form = [
         ("grant_type", "authorization_code"),
@@ -285,7 +270,10 @@ async fn vkid_pkce_login_with_device_id() {
 
     // No email scope, no email; a client_secret is ignored.
     let loc = code_for(&vk, &auth_params(&vk, "")).await;
-    let (code, device_id) = (qp(&loc, "code").unwrap(), qp(&loc, "device_id").unwrap());
+    let (code, device_id) = (
+        param(&loc, "code").unwrap(),
+        param(&loc, "device_id").unwrap(),
+    );
     let mut form = form;
     form[1].1 = &code;
     form[4].1 = &device_id;
@@ -311,12 +299,12 @@ async fn vkid_refusals() {
     let (status, loc) = authorize(&vk, &without(auth_params(&vk, ""), &["code_challenge"])).await;
     assert_eq!(status, StatusCode::FOUND);
     let loc = loc.unwrap();
-    assert_eq!(qp(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
     assert_eq!(
-        qp(&loc, "error_description").as_deref(),
+        param(&loc, "error_description").as_deref(),
         Some("code_challenge is required")
     );
-    assert_eq!(qp(&loc, "state").as_deref(), Some("st-1"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("st-1"));
 
     let token_form = |code: &str, device_id: &str, verifier: &str, client_id: &str| {
         vec![
@@ -331,11 +319,14 @@ async fn vkid_refusals() {
     };
     let post = |form: Vec<(&'static str, String)>| {
         let url = vk.token_url();
-        async move { status_json(browser().post(url).form(&form).send().await.unwrap()).await }
+        async move { status_json(jarless().post(url).form(&form).send().await.unwrap()).await }
     };
 
     let loc = code_for(&vk, &auth_params(&vk, "")).await;
-    let (code, device_id) = (qp(&loc, "code").unwrap(), qp(&loc, "device_id").unwrap());
+    let (code, device_id) = (
+        param(&loc, "code").unwrap(),
+        param(&loc, "device_id").unwrap(),
+    );
     let (status, err) = post(token_form(&code, &device_id, VERIFIER, "999")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(err["error"], "invalid_client");
@@ -351,13 +342,19 @@ async fn vkid_refusals() {
     );
 
     let loc = code_for(&vk, &auth_params(&vk, "")).await;
-    let (code, device_id) = (qp(&loc, "code").unwrap(), qp(&loc, "device_id").unwrap());
+    let (code, device_id) = (
+        param(&loc, "code").unwrap(),
+        param(&loc, "device_id").unwrap(),
+    );
     let (status, err) = post(token_form(&code, &device_id, OTHER_VERIFIER, "52345678")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(err["error_description"], "code_verifier is invalid");
 
     let loc = code_for(&vk, &auth_params(&vk, "")).await;
-    let (code, device_id) = (qp(&loc, "code").unwrap(), qp(&loc, "device_id").unwrap());
+    let (code, device_id) = (
+        param(&loc, "code").unwrap(),
+        param(&loc, "device_id").unwrap(),
+    );
     let mut form = token_form(&code, &device_id, VERIFIER, "52345678");
     form[5].1 = "http://127.0.0.1:9/elsewhere".to_owned();
     let (status, err) = post(form).await;
@@ -402,7 +399,7 @@ async fn yandex_login_oauth_header_and_scopes() {
     let info = |auth: String, query: &'static str| {
         let url = format!("{}{query}", ya.userinfo_url());
         async move {
-            browser()
+            jarless()
                 .get(url)
                 .header(AUTHORIZATION, auth)
                 .send()
@@ -432,7 +429,7 @@ async fn yandex_login_oauth_header_and_scopes() {
         })
     );
     assert!(
-        ya.last_userinfo_params()
+        ya.last_request("userinfo")
             .contains(&("format".into(), "json".into()))
     );
     let resp = info(format!("OAuth {token}"), "").await;
@@ -497,7 +494,10 @@ async fn yandex_login_oauth_header_and_scopes() {
     // A scope the app does not have.
     let (status, loc) = authorize(&ya, &auth_params(&ya, "login:info login:phone")).await;
     assert_eq!(status, StatusCode::FOUND);
-    assert_eq!(qp(&loc.unwrap(), "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(
+        param(&loc.unwrap(), "error").as_deref(),
+        Some("invalid_scope")
+    );
 }
 
 #[tokio::test]
@@ -514,7 +514,7 @@ async fn yandex_token_refusals() {
     let send = |form: Vec<(&'static str, String)>, id: &'static str, secret: &'static str| {
         let url = ya.token_url();
         async move {
-            let req = browser().post(url).form(&form).basic_auth(id, Some(secret));
+            let req = jarless().post(url).form(&form).basic_auth(id, Some(secret));
             status_json(req.send().await.unwrap()).await
         }
     };
@@ -583,7 +583,7 @@ async fn mailru_login_and_http_200_errors() {
     };
     let send = |form: Vec<(&'static str, String)>| {
         let url = mr.token_url();
-        async move { status_json(browser().post(url).form(&form).send().await.unwrap()).await }
+        async move { status_json(jarless().post(url).form(&form).send().await.unwrap()).await }
     };
     let secret = "f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5";
     let (status, err) = send(form(&code, "wrong")).await;
@@ -608,7 +608,7 @@ async fn mailru_login_and_http_200_errors() {
         let url = mr.userinfo_url();
         async move {
             status_json(
-                browser()
+                jarless()
                     .get(url)
                     .query(&[("access_token", token)])
                     .send()
@@ -665,7 +665,7 @@ async fn mailru_login_and_http_200_errors() {
 // ------------------------------------------------------------------------------------ GitHub
 
 async fn github_get(url: &str, token: &str, ua: bool) -> reqwest::Response {
-    let mut req = browser()
+    let mut req = jarless()
         .get(url)
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .header(ACCEPT, "application/vnd.github+json");
@@ -687,7 +687,7 @@ async fn github_login_form_or_json_tokens_and_emails() {
         ("code_verifier", VERIFIER),
     ];
     // Without Accept: JSON the answer is form-encoded.
-    let resp = browser()
+    let resp = jarless()
         .post(gh.token_url())
         .form(&form)
         .send()
@@ -750,7 +750,7 @@ async fn github_login_form_or_json_tokens_and_emails() {
         &["code_challenge", "code_challenge_method"],
     );
     let code = self::code(&gh, &params).await;
-    let resp = browser()
+    let resp = jarless()
         .post(gh.token_url())
         .header(ACCEPT, "application/json")
         .form(&[
@@ -781,7 +781,7 @@ async fn github_token_errors_are_http_200() {
         let url = gh.token_url();
         let id = gh.client_id().to_owned();
         async move {
-            let resp = browser()
+            let resp = jarless()
                 .post(url)
                 .header(ACCEPT, "application/json")
                 .form(&[
@@ -820,7 +820,7 @@ async fn github_token_errors_are_http_200() {
 
     // Form-encoded errors without Accept: JSON.
     let code = self::code(&gh, &auth_params(&gh, "")).await;
-    let resp = browser()
+    let resp = jarless()
         .post(gh.token_url())
         .form(&[
             ("client_id", gh.client_id()),
@@ -861,7 +861,7 @@ async fn facebook_login_and_appsecret_proof() {
     };
     let get_token = |q: Vec<(&'static str, String)>| {
         let url = fb.token_url();
-        async move { status_json(browser().get(url).query(&q).send().await.unwrap()).await }
+        async move { status_json(jarless().get(url).query(&q).send().await.unwrap()).await }
     };
     let secret = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d";
     let (status, err) = get_token(token_query(&code, "wrong", REDIRECT)).await;
@@ -886,7 +886,7 @@ async fn facebook_login_and_appsecret_proof() {
     let me = |query: Vec<(&'static str, String)>, bearer: Option<String>| {
         let url = fb.userinfo_url();
         async move {
-            let mut req = browser().get(url).query(&query);
+            let mut req = jarless().get(url).query(&query);
             if let Some(t) = bearer {
                 req = req.bearer_auth(t);
             }
@@ -1029,7 +1029,7 @@ async fn x_login_needs_basic_and_scopes() {
     let send = |form: Vec<(&'static str, String)>, basic: Option<(&'static str, &'static str)>| {
         let url = x.token_url();
         async move {
-            let mut req = browser().post(url).form(&form);
+            let mut req = jarless().post(url).form(&form);
             if let Some((id, secret)) = basic {
                 req = req.basic_auth(id, Some(secret));
             }
@@ -1062,7 +1062,7 @@ async fn x_login_needs_basic_and_scopes() {
 
     let me = |query: &'static str, token: String| {
         let url = format!("{}{query}", x.userinfo_url());
-        async move { status_json(browser().get(url).bearer_auth(token).send().await.unwrap()).await }
+        async move { status_json(jarless().get(url).bearer_auth(token).send().await.unwrap()).await }
     };
     let (status, me_ok) = me("?user.fields=profile_image_url", token.clone()).await;
     assert_eq!(status, StatusCode::OK);
@@ -1104,9 +1104,9 @@ async fn x_login_needs_basic_and_scopes() {
         &["code_challenge", "code_challenge_method"],
     );
     let loc = authorize(&x, &params).await.1.unwrap();
-    assert_eq!(qp(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
     let loc = authorize(&x, &auth_params(&x, "")).await.1.unwrap();
-    assert_eq!(qp(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
 }
 
 // ------------------------------------------------------------------------------------ Custom
@@ -1126,7 +1126,7 @@ async fn custom_login_basic_only_pkce_and_nested_profile() {
         let url = c.token_url();
         let (id, secret) = (c.client_id().to_owned(), c.client_secret().to_owned());
         async move {
-            let mut req = browser().post(url);
+            let mut req = jarless().post(url);
             if basic {
                 req = req.basic_auth(id, Some(secret)).form(&form);
             } else {
@@ -1155,7 +1155,7 @@ async fn custom_login_basic_only_pkce_and_nested_profile() {
 
     let whoami = |token: String| {
         let url = c.userinfo_url();
-        async move { status_json(browser().get(url).bearer_auth(token).send().await.unwrap()).await }
+        async move { status_json(jarless().get(url).bearer_auth(token).send().await.unwrap()).await }
     };
     let (status, me) = whoami(token).await;
     assert_eq!(status, StatusCode::OK);
@@ -1184,10 +1184,10 @@ async fn custom_login_basic_only_pkce_and_nested_profile() {
         .await
         .1
         .unwrap();
-    assert_eq!(qp(&loc, "error").as_deref(), Some("invalid_scope"));
+    assert_eq!(param(&loc, "error").as_deref(), Some("invalid_scope"));
     let params = without(auth_params(&c, "profile"), &["code_challenge"]);
     let loc = authorize(&c, &params).await.1.unwrap();
-    assert_eq!(qp(&loc, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
 
     // Only what was granted, and who set_person says.
     c.set_person(Person {

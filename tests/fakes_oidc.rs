@@ -3,18 +3,17 @@
 //! each refusal and corrupting behaviour checked, so that a gateway test passing against it
 //! means something.
 
-#[path = "support/fake_http.rs"]
-mod fake_http;
-#[path = "support/fake_oidc.rs"]
-mod fake_oidc;
+mod support;
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
-use fake_oidc::{Behaviour, FakeOidc, Flavour, MS_SAMPLE_TID, Person};
+use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::fakes::oidc::flavour::MS_SAMPLE_TID;
+use support::fakes::oidc::{Behaviour, FakeOidc, Flavour, Person};
+use support::{has, jarless, jwt_claims, jwt_header, location_url, param};
 use url::Url;
 
 const REDIRECT: &str = "http://127.0.0.1:9/callback/oidc";
@@ -23,31 +22,6 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const NONCE: &str = "n-0S6_WzA2Mj";
 const STATE: &str = "st-42";
-
-/// A "browser" that does not follow redirects. reqwest is built without a crypto provider, so
-/// even plain http needs the process-wide one; installing it twice is harmless.
-fn browser() -> reqwest::Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(resp: &reqwest::Response) -> Url {
-    let loc = resp.headers()[reqwest::header::LOCATION].to_str().unwrap();
-    Url::parse(loc).unwrap()
-}
-
-fn qp(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-fn has(params: &[(String, String)], name: &str, value: &str) -> bool {
-    params.iter().any(|(k, v)| k == name && v == value)
-}
 
 fn is_html(resp: &reqwest::Response) -> bool {
     resp.headers()[reqwest::header::CONTENT_TYPE]
@@ -58,7 +32,7 @@ fn is_html(resp: &reqwest::Response) -> bool {
 
 async fn discover(fake: &FakeOidc, tenant: &str) -> Value {
     let url = format!("{}/.well-known/openid-configuration", fake.issuer(tenant));
-    let resp = browser().get(url).send().await.unwrap();
+    let resp = jarless().get(url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     resp.json().await.unwrap()
 }
@@ -86,7 +60,7 @@ async fn authorize(
         params.retain(|(pk, _)| pk != k);
         params.push((k, v));
     }
-    browser()
+    jarless()
         .get(ep(doc, "authorization_endpoint"))
         .query(&params)
         .send()
@@ -103,10 +77,10 @@ async fn authorize_ok(
 ) -> (Url, String) {
     let resp = authorize(doc, fake, scope, extra).await;
     assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
+    let loc = location_url(&resp);
     assert_eq!(loc.as_str().split('?').next(), Some(REDIRECT));
-    assert_eq!(qp(&loc, "state").as_deref(), Some(STATE));
-    let code = qp(&loc, "code").expect("code in the redirect");
+    assert_eq!(param(&loc, "state").as_deref(), Some(STATE));
+    let code = param(&loc, "code").expect("code in the redirect");
     (loc, code)
 }
 
@@ -141,7 +115,7 @@ async fn token(
         ("code", code),
         ("redirect_uri", REDIRECT),
     ];
-    let mut req = browser().post(ep(doc, "token_endpoint"));
+    let mut req = jarless().post(ep(doc, "token_endpoint"));
     match auth {
         Auth::Post(secret) => {
             form.push(("client_id", fake.client_id()));
@@ -171,7 +145,7 @@ async fn token(
 }
 
 async fn jwks(doc: &Value) -> JwkSet {
-    browser()
+    jarless()
         .get(ep(doc, "jwks_uri"))
         .send()
         .await
@@ -196,17 +170,11 @@ fn verify(set: &JwkSet, token: &str, iss: &str, aud: &str) -> Result<Value, Stri
         .map_err(|e| format!("{:?}", e.kind()))
 }
 
-/// One part of a JWT (0 header, 1 claims), without any checking.
-fn part(token: &str, i: usize) -> Value {
-    let p = token.split('.').nth(i).unwrap();
-    serde_json::from_slice(&B64.decode(p).unwrap()).unwrap()
-}
-
 async fn userinfo(
     doc: &Value,
     access_token: &str,
 ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let resp = browser()
+    let resp = jarless()
         .get(ep(doc, "userinfo_endpoint"))
         .bearer_auth(access_token)
         .send()
@@ -254,10 +222,10 @@ async fn google_login_pkce_nonce_verified_id_token_and_userinfo() {
     ];
     let (loc, code) = authorize_ok(&doc, &fake, "openid email profile", &extra).await;
     // Extras the relying party must tolerate.
-    assert_eq!(qp(&loc, "authuser").as_deref(), Some("0"));
-    assert_eq!(qp(&loc, "prompt").as_deref(), Some("consent"));
+    assert_eq!(param(&loc, "authuser").as_deref(), Some("0"));
+    assert_eq!(param(&loc, "prompt").as_deref(), Some("consent"));
     assert!(code.starts_with("4/0A"), "{code}");
-    assert!(has(&fake.last_authorize_params(), "nonce", NONCE));
+    assert!(has(&fake.last_request("authorize"), "nonce", NONCE));
 
     let (status, headers, body) = token(
         &doc,
@@ -277,7 +245,7 @@ async fn google_login_pkce_nonce_verified_id_token_and_userinfo() {
          https://www.googleapis.com/auth/userinfo.profile"
     );
     assert!(body["refresh_token"].is_string());
-    assert!(has(&fake.last_token_params(), "code_verifier", VERIFIER));
+    assert!(has(&fake.last_request("token"), "code_verifier", VERIFIER));
 
     let set = jwks(&doc).await;
     let id_token = body["id_token"].as_str().unwrap();
@@ -357,7 +325,7 @@ async fn microsoft_tenant_issuers_guid_endpoints_basic_auth_and_claims() {
         ];
         let (loc, code) =
             authorize_ok(doc, &fake, "openid profile email offline_access", &extra).await;
-        assert!(qp(&loc, "session_state").is_some());
+        assert!(param(&loc, "session_state").is_some());
         // The secret carries `~` and `.`: basic auth must form-encode it.
         assert!(fake.client_secret().contains('~'));
         let (status, _, body) = token(
@@ -434,7 +402,7 @@ async fn gitlab_plain_pkce_claims_follow_the_granted_scopes() {
     // openid only, plain PKCE: no person claims anywhere.
     let (_, code) = authorize_ok(&doc, &fake, "openid", &[("code_challenge", VERIFIER)]).await;
     assert!(has(
-        &fake.last_authorize_params(),
+        &fake.last_request("authorize"),
         "code_challenge",
         VERIFIER
     ));
@@ -515,10 +483,10 @@ async fn authorize_refusals() {
 
     let refused = |resp: reqwest::Response| {
         assert_eq!(resp.status(), StatusCode::FOUND);
-        let loc = location(&resp);
-        assert!(qp(&loc, "code").is_none());
-        assert_eq!(qp(&loc, "state").as_deref(), Some(STATE));
-        qp(&loc, "error").unwrap()
+        let loc = location_url(&resp);
+        assert!(param(&loc, "code").is_none());
+        assert_eq!(param(&loc, "state").as_deref(), Some(STATE));
+        param(&loc, "error").unwrap()
     };
     assert_eq!(
         refused(authorize(&doc, &fake, "email profile", &[]).await),
@@ -602,7 +570,7 @@ async fn token_refusals_and_one_time_codes() {
 
     // Form bodies only.
     let code = pkce_code(&doc, &fake).await;
-    let resp = browser()
+    let resp = jarless()
         .post(ep(&doc, "token_endpoint"))
         .json(&json!({ "grant_type": "authorization_code", "code": code,
             "client_id": fake.client_id(), "client_secret": secret }))
@@ -635,7 +603,7 @@ async fn token_refusals_and_one_time_codes() {
         challenge.starts_with("Bearer error=\"invalid_token\""),
         "{challenge}"
     );
-    let resp = browser()
+    let resp = jarless()
         .get(ep(&doc, "userinfo_endpoint"))
         .send()
         .await
@@ -677,15 +645,15 @@ async fn each_corrupting_behaviour_corrupts_exactly_its_aspect() {
 
         let (t, _) = login_under(&fake, &doc, Behaviour::WrongAudience).await;
         assert_eq!(check(&t).unwrap_err(), "InvalidAudience");
-        assert_eq!(part(&t, 1)["aud"], "someone-else");
+        assert_eq!(jwt_claims(&t)["aud"], "someone-else");
 
         let (t, _) = login_under(&fake, &doc, Behaviour::WrongIssuer).await;
         assert_eq!(check(&t).unwrap_err(), "InvalidIssuer");
-        assert_eq!(part(&t, 1)["iss"], "https://evil.example");
+        assert_eq!(jwt_claims(&t)["iss"], "https://evil.example");
 
         let (t, _) = login_under(&fake, &doc, Behaviour::Expired).await;
         assert_eq!(check(&t).unwrap_err(), "ExpiredSignature");
-        let c = part(&t, 1);
+        let c = jwt_claims(&t);
         assert_eq!(
             c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(),
             3600
@@ -701,11 +669,11 @@ async fn each_corrupting_behaviour_corrupts_exactly_its_aspect() {
 
         let (t, _) = login_under(&fake, &doc, Behaviour::BadSignature).await;
         assert_eq!(check(&t).unwrap_err(), "InvalidSignature");
-        assert_eq!(part(&t, 1)["sub"], good["sub"]);
+        assert_eq!(jwt_claims(&t)["sub"], good["sub"]);
 
         let (t, _) = login_under(&fake, &doc, Behaviour::AlgNone).await;
         assert!(check(&t).unwrap_err().starts_with("header"));
-        assert_eq!(part(&t, 0)["alg"], "none");
+        assert_eq!(jwt_header(&t)["alg"], "none");
         assert!(t.ends_with('.'));
 
         // HS256 keyed with the client secret: verifies with the secret, not with the JWKS.
@@ -747,7 +715,7 @@ async fn http_500s_are_html() {
 
     fake.set_behaviour(Behaviour::DiscoveryHttp500);
     let url = format!("{}/.well-known/openid-configuration", fake.issuer("common"));
-    let resp = browser().get(url).send().await.unwrap();
+    let resp = jarless().get(url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(is_html(&resp));
     assert_eq!(fake.calls("discovery"), 2);

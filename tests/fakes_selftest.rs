@@ -1,56 +1,24 @@
 //! Self-test of the fake OK and VK upstreams: they must reject what the real networks reject,
 //! so that a gateway test passing against them means something.
 
-#[path = "support/fake_http.rs"]
-mod fake_http;
-#[path = "support/fake_ok.rs"]
-mod fake_ok;
-#[path = "support/fake_vk.rs"]
-mod fake_vk;
+mod support;
 
 use std::time::Duration;
 
-use fake_ok::{FakeOk, FakeOkConfig, OkBehaviour, OkUser};
-use fake_vk::{FakeVk, FakeVkConfig, VkBehaviour, VkUser};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use url::Url;
+use support::fakes::ok::{self as fake_ok, FakeOk, FakeOkConfig, OkBehaviour, OkUser};
+use support::fakes::vk::{FakeVk, FakeVkConfig, VkBehaviour, VkUser};
+use support::{jarless, location_url, param};
 
 const OK_REDIRECT: &str = "http://127.0.0.1:9/callback/ok";
 const VK_REDIRECT: &str = "http://127.0.0.1:9/callback/vk";
-
-/// A "browser" that does not follow redirects. reqwest is built with
-/// `rustls-tls-webpki-roots-no-provider`, so even a plain-http client needs a process-wide
-/// rustls crypto provider (the gateway uses aws-lc-rs); installing it twice is harmless.
-fn browser() -> reqwest::Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(resp: &reqwest::Response) -> Url {
-    let loc = resp
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .expect("Location header")
-        .to_str()
-        .unwrap();
-    Url::parse(loc).unwrap()
-}
-
-fn qp(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 // ------------------------------------------------------------------------------------------ OK
 
 async fn ok_code(ok: &FakeOk, scope: &str) -> String {
     let cfg = FakeOkConfig::new(OK_REDIRECT);
-    let resp = browser()
+    let resp = jarless()
         .get(ok.authorize_url())
         .query(&[
             ("client_id", cfg.app_id.as_str()),
@@ -64,16 +32,16 @@ async fn ok_code(ok: &FakeOk, scope: &str) -> String {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
+    let loc = location_url(&resp);
     assert_eq!(loc.as_str().split('?').next(), Some(OK_REDIRECT));
-    assert_eq!(qp(&loc, "state").as_deref(), Some("st-42"));
-    qp(&loc, "code").expect("code in redirect")
+    assert_eq!(param(&loc, "state").as_deref(), Some("st-42"));
+    param(&loc, "code").expect("code in redirect")
 }
 
 /// Token request as a form body.
 async fn ok_token(ok: &FakeOk, code: &str, secret: &str) -> (StatusCode, Value) {
     let cfg = FakeOkConfig::new(OK_REDIRECT);
-    let resp = browser()
+    let resp = jarless()
         .post(ok.token_url())
         .form(&[
             ("code", code),
@@ -117,7 +85,7 @@ async fn ok_api(
         .unwrap_or_else(|| fake_ok::sign_params(&params, &secret));
     params.push(("access_token".into(), token.into()));
     params.push(("sig".into(), sig));
-    let resp = browser()
+    let resp = jarless()
         .get(ok.api_url())
         .query(&params)
         .send()
@@ -191,7 +159,7 @@ async fn ok_full_login_returns_sample_user() {
     let ok = FakeOk::start(FakeOkConfig::new(OK_REDIRECT)).await;
     let code = ok_code(&ok, "VALUABLE_ACCESS;GET_EMAIL").await;
     assert_eq!(
-        ok.last_authorize_scope().as_deref(),
+        ok.last_param("authorize", "scope").as_deref(),
         Some("VALUABLE_ACCESS;GET_EMAIL")
     );
     let (status, tok) = ok_token(&ok, &code, "0F1E2D3C4B5A69788796A5B4").await;
@@ -221,7 +189,7 @@ async fn ok_full_login_returns_sample_user() {
     let mut keys: Vec<&String> = me.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, ["email", "name", "uid"]);
-    let last = ok.last_api_params().unwrap();
+    let last = ok.last_params("api").unwrap();
     assert!(last.contains(&("fields".to_owned(), "NAME,Email".to_owned())));
     assert!(last.contains(&("access_token".to_owned(), token.to_owned())));
 
@@ -233,7 +201,7 @@ async fn ok_full_login_returns_sample_user() {
     ];
     form.push(("sig", fake_ok::sign_params(&form, &secret)));
     form.push(("access_token", token.to_owned()));
-    let me: Value = browser()
+    let me: Value = jarless()
         .post(ok.api_url())
         .form(&form)
         .send()
@@ -260,7 +228,7 @@ async fn ok_token_rejects_wrong_secret_and_reused_code_at_http_200() {
     assert!(body.get("access_token").is_none());
 
     // The same code still works (parameters in the query string this time)...
-    let resp = browser()
+    let resp = jarless()
         .post(ok.token_url())
         .query(&[
             ("code", code.as_str()),
@@ -282,7 +250,7 @@ async fn ok_token_rejects_wrong_secret_and_reused_code_at_http_200() {
 
     // Redirect mismatch and wrong grant type.
     let code = ok_code(&ok, "VALUABLE_ACCESS").await;
-    let body: Value = browser()
+    let body: Value = jarless()
         .post(ok.token_url())
         .form(&[
             ("code", code.as_str()),
@@ -298,7 +266,7 @@ async fn ok_token_rejects_wrong_secret_and_reused_code_at_http_200() {
         .await
         .unwrap();
     assert_eq!(body["error"], "invalid_grant");
-    let body: Value = browser()
+    let body: Value = jarless()
         .post(ok.token_url())
         .form(&[("grant_type", "password"), ("client_id", "512000000001")])
         .send()
@@ -329,7 +297,7 @@ async fn ok_fb_do_rejects_bad_sig_key_token_and_method_at_http_200() {
     let bad_sig = fake_ok::sign_params(&params, "0F1E2D3C4B5A69788796A5B4");
     params.push(("sig", &bad_sig));
     params.push(("access_token", &token));
-    let body: Value = browser()
+    let body: Value = jarless()
         .get(ok.api_url())
         .query(&params)
         .send()
@@ -374,7 +342,7 @@ async fn ok_email_needs_app_permission_and_semicolon_scope() {
 
     // A user without email: no email, has_email false.
     let ok = FakeOk::start(FakeOkConfig::new(OK_REDIRECT)).await;
-    ok.set_user(OkUser {
+    ok.set_person(OkUser {
         email: None,
         gender: None,
         ..OkUser::sample()
@@ -411,7 +379,7 @@ async fn ok_authorize_never_redirects_to_unregistered_uri_and_denies() {
         ],
     ];
     for query in attempts {
-        let resp = browser()
+        let resp = jarless()
             .get(ok.authorize_url())
             .query(query)
             .send()
@@ -422,7 +390,7 @@ async fn ok_authorize_never_redirects_to_unregistered_uri_and_denies() {
     }
 
     ok.set_behaviour(OkBehaviour::Deny);
-    let resp = browser()
+    let resp = jarless()
         .get(ok.authorize_url())
         .query(&[
             ("client_id", "512000000001"),
@@ -435,14 +403,14 @@ async fn ok_authorize_never_redirects_to_unregistered_uri_and_denies() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
-    assert_eq!(qp(&loc, "error").as_deref(), Some("access_denied"));
-    assert_eq!(qp(&loc, "state").as_deref(), Some("st-9"));
-    assert!(qp(&loc, "code").is_none());
+    let loc = location_url(&resp);
+    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("st-9"));
+    assert!(param(&loc, "code").is_none());
 
     // A registered redirect_uri with a query gets the code appended with '&'.
     let ok = FakeOk::start(FakeOkConfig::new("http://127.0.0.1:9/cb?tenant=a")).await;
-    let resp = browser()
+    let resp = jarless()
         .get(ok.authorize_url())
         .query(&[
             ("client_id", "512000000001"),
@@ -453,9 +421,9 @@ async fn ok_authorize_never_redirects_to_unregistered_uri_and_denies() {
         .send()
         .await
         .unwrap();
-    let loc = location(&resp);
-    assert_eq!(qp(&loc, "tenant").as_deref(), Some("a"));
-    assert!(qp(&loc, "code").is_some());
+    let loc = location_url(&resp);
+    assert_eq!(param(&loc, "tenant").as_deref(), Some("a"));
+    assert!(param(&loc, "code").is_some());
 }
 
 #[tokio::test]
@@ -470,7 +438,7 @@ async fn ok_failure_behaviours() {
     assert_eq!(body["error_msg"], "PERMISSION_DENIED : Permission denied");
 
     ok.set_behaviour(OkBehaviour::ApiHttp502);
-    let resp = browser().get(ok.api_url()).send().await.unwrap();
+    let resp = jarless().get(ok.api_url()).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
 
     ok.set_behaviour(OkBehaviour::Normal);
@@ -487,7 +455,7 @@ async fn ok_failure_behaviours() {
 }
 
 async fn ok_token_raw(ok: &FakeOk, code: &str) -> reqwest::Response {
-    browser()
+    jarless()
         .post(ok.token_url())
         .form(&[
             ("code", code),
@@ -504,7 +472,7 @@ async fn ok_token_raw(ok: &FakeOk, code: &str) -> reqwest::Response {
 // ------------------------------------------------------------------------------------------ VK
 
 async fn vk_code(vk: &FakeVk, scope: &str) -> String {
-    let resp = browser()
+    let resp = jarless()
         .get(vk.authorize_url())
         .query(&[
             ("client_id", "51234567"),
@@ -519,13 +487,13 @@ async fn vk_code(vk: &FakeVk, scope: &str) -> String {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
-    assert_eq!(qp(&loc, "state").as_deref(), Some("vk-st"));
-    qp(&loc, "code").expect("code in redirect")
+    let loc = location_url(&resp);
+    assert_eq!(param(&loc, "state").as_deref(), Some("vk-st"));
+    param(&loc, "code").expect("code in redirect")
 }
 
 async fn vk_token(vk: &FakeVk, code: &str, secret: &str) -> (StatusCode, Value) {
-    let resp = browser()
+    let resp = jarless()
         .get(vk.token_url())
         .query(&[
             ("client_id", "51234567"),
@@ -540,7 +508,7 @@ async fn vk_token(vk: &FakeVk, code: &str, secret: &str) -> (StatusCode, Value) 
 }
 
 async fn vk_users_get(vk: &FakeVk, params: &[(&str, &str)]) -> (StatusCode, Value) {
-    let resp = browser()
+    let resp = jarless()
         .get(vk.users_get_url())
         .query(params)
         .send()
@@ -553,7 +521,10 @@ async fn vk_users_get(vk: &FakeVk, params: &[(&str, &str)]) -> (StatusCode, Valu
 async fn vk_full_login_returns_sample_user_and_email_from_token() {
     let vk = FakeVk::start(FakeVkConfig::new(VK_REDIRECT)).await;
     let code = vk_code(&vk, "email,offline").await;
-    assert_eq!(vk.last_authorize_scope().as_deref(), Some("email,offline"));
+    assert_eq!(
+        vk.last_param("authorize", "scope").as_deref(),
+        Some("email,offline")
+    );
     let (status, tok) = vk_token(&vk, &code, "vk-secret-Zx81").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(tok["user_id"], json!(1234567u64), "user_id is a number");
@@ -584,7 +555,7 @@ async fn vk_full_login_returns_sample_user_and_email_from_token() {
     assert!(u.get("email").is_none(), "never an email in users.get");
 
     // Without `fields`: only the basics. POST form works too.
-    let body: Value = browser()
+    let body: Value = jarless()
         .post(vk.users_get_url())
         .form(&[("access_token", token), ("v", "5.199")])
         .send()
@@ -596,7 +567,7 @@ async fn vk_full_login_returns_sample_user_and_email_from_token() {
     let u = &body["response"][0];
     assert!(u.get("photo_200").is_none() && u.get("sex").is_none());
     assert_eq!(u["is_closed"], false);
-    let last = vk.last_api_params().unwrap();
+    let last = vk.last_params("api").unwrap();
     assert!(last.contains(&("v".to_owned(), "5.199".to_owned())));
     assert_eq!(
         (vk.calls("authorize"), vk.calls("token"), vk.calls("api")),
@@ -633,7 +604,7 @@ async fn vk_token_rejects_wrong_secret_and_reused_code_with_401() {
 
     // redirect_uri mismatch.
     let code = vk_code(&vk, "email").await;
-    let resp = browser()
+    let resp = jarless()
         .post(vk.token_url())
         .form(&[
             ("client_id", "51234567"),
@@ -675,14 +646,14 @@ async fn vk_users_get_requires_v_and_a_valid_token() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["error"]["error_code"], 6);
     vk.set_behaviour(VkBehaviour::ApiHttp502);
-    let resp = browser().get(vk.users_get_url()).send().await.unwrap();
+    let resp = jarless().get(vk.users_get_url()).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
 }
 
 #[tokio::test]
 async fn vk_authorize_never_redirects_to_unregistered_uri_and_denies() {
     let vk = FakeVk::start(FakeVkConfig::new(VK_REDIRECT)).await;
-    let resp = browser()
+    let resp = jarless()
         .get(vk.authorize_url())
         .query(&[
             ("client_id", "51234567"),
@@ -703,7 +674,7 @@ async fn vk_authorize_never_redirects_to_unregistered_uri_and_denies() {
     );
 
     vk.set_behaviour(VkBehaviour::Deny);
-    let resp = browser()
+    let resp = jarless()
         .get(vk.authorize_url())
         .query(&[
             ("client_id", "51234567"),
@@ -716,12 +687,12 @@ async fn vk_authorize_never_redirects_to_unregistered_uri_and_denies() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
-    assert_eq!(qp(&loc, "error").as_deref(), Some("access_denied"));
-    assert_eq!(qp(&loc, "error_reason").as_deref(), Some("user_denied"));
+    let loc = location_url(&resp);
+    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&loc, "error_reason").as_deref(), Some("user_denied"));
     assert_eq!(
-        qp(&loc, "error_description").as_deref(),
+        param(&loc, "error_description").as_deref(),
         Some("User denied your request")
     );
-    assert_eq!(qp(&loc, "state").as_deref(), Some("s1"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("s1"));
 }
