@@ -7,8 +7,25 @@
 //! one documents. The authorize endpoints play the person consenting: they answer with a 302
 //! straight away.
 
+/// Declares a fake: `upstream!(Own: Config, Behaviour, Person, Code, Grant)` implements
+/// [`Upstream`] for the fake's own state `Own` and names its [`Shared`] state `Shared`.
+macro_rules! upstream {
+    ($own:ident: $config:ty, $behaviour:ty, $person:ty, $code:ty, $grant:ty) => {
+        impl $crate::support::fakes::Upstream for $own {
+            type Config = $config;
+            type Behaviour = $behaviour;
+            type Person = $person;
+            type Code = $code;
+            type Grant = $grant;
+        }
+
+        pub type Shared = $crate::support::fakes::Shared<$own>;
+    };
+}
+
 pub mod wire;
 
+pub mod classic;
 pub mod ok;
 pub mod vk;
 
@@ -39,14 +56,20 @@ pub trait Upstream: Send + 'static {
     type Behaviour: Clone + Send + 'static;
     /// Who "logs in" at the authorize endpoint.
     type Person: Clone + Send + 'static;
+    /// What an authorization code stands for.
+    type Code: Clone + Send + 'static;
+    /// What an access token stands for.
+    type Grant: Clone + Send + 'static;
 }
 
-/// What every fake keeps: its behaviour, who logs in, what it has seen; `own` is the rest, and
-/// its fields can be reached as this state's own.
+/// What every fake keeps: its behaviour, who logs in, what it has seen, the codes and access
+/// tokens it issued; `own` is the rest, and its fields can be reached as this state's own.
 pub struct State<U: Upstream> {
     pub behaviour: U::Behaviour,
     pub person: U::Person,
     pub rec: Recorder,
+    pub codes: HashMap<String, U::Code>,
+    pub tokens: HashMap<String, U::Grant>,
     pub own: U,
 }
 
@@ -84,6 +107,16 @@ impl<U: Upstream> Shared<U> {
         }
         st.behaviour.clone()
     }
+
+    /// The code presented: gone as soon as it is (one-time, even if the rest is wrong).
+    pub fn take_code(&self, code: &str) -> Option<U::Code> {
+        self.lock().codes.remove(code)
+    }
+
+    /// The grant behind an access token, if it is one this fake issued.
+    pub fn grant_for(&self, token: Option<&str>) -> Option<U::Grant> {
+        token.and_then(|t| self.lock().tokens.get(t).cloned())
+    }
 }
 
 /// A running fake network (it stays up until the test's runtime ends).
@@ -107,6 +140,8 @@ impl<U: Upstream> Fake<U> {
             behaviour,
             person,
             rec: Recorder::default(),
+            codes: HashMap::new(),
+            tokens: HashMap::new(),
             own,
         };
         let shared = Arc::new(Shared {

@@ -9,22 +9,19 @@
 //! `{"error":{...}}` objects and `appsecret_proof`, Yandex's `Authorization: OAuth` scheme,
 //! VK ID's `device_id`, X's mandatory HTTP Basic.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::wire::{
-    self, collect_params, given, header_str, param, query_params, redirect, redirect_with,
-};
-use super::{ALNUM, Fake, Recorder, Upstream, bind};
+use super::wire::{self, Incoming, Query, given, header_str, param, redirect, redirect_with};
+use super::{ALNUM, Fake, Recorder, bind};
 use super::{custom, facebook, github, mailru, vkid, x, yandex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -254,10 +251,8 @@ impl Grant {
 }
 
 pub struct NetState {
-    pub codes: HashMap<String, Grant>,
     /// Facebook tells a used code from an unknown one.
     pub spent_codes: HashSet<String>,
-    pub tokens: HashMap<String, Grant>,
     pub last_token_authorization: Option<String>,
 }
 
@@ -268,22 +263,11 @@ pub struct NetConfig {
     pub redirect_uri: String,
 }
 
-impl Upstream for NetState {
-    type Config = NetConfig;
-    type Behaviour = Behaviour;
-    type Person = Person;
-}
-
-pub type Shared = super::Shared<NetState>;
+upstream!(NetState: NetConfig, Behaviour, Person, Grant, Grant);
 
 impl Shared {
     pub fn spec(&self) -> &'static Spec {
         self.config.spec
-    }
-
-    /// The grant behind an access token, if it is one this fake issued.
-    pub fn grant_for(&self, token: Option<&str>) -> Option<Grant> {
-        token.and_then(|t| self.lock().tokens.get(t).cloned())
     }
 
     /// Stores `grant` under a fresh access token with the network's look.
@@ -292,11 +276,6 @@ impl Shared {
         let token = (self.spec().access_token)(&mut st.rec);
         st.tokens.insert(token.clone(), grant);
         token
-    }
-
-    /// The code presented: gone as soon as it is (one-time, even if the rest is wrong).
-    pub fn take_code(&self, code: &str) -> Option<Grant> {
-        self.lock().codes.remove(code)
     }
 
     pub fn fresh(&self, alphabet: &[u8], len: usize) -> String {
@@ -339,9 +318,7 @@ impl FakeNetwork {
             redirect_uri: redirect_uri.to_owned(),
         };
         let own = NetState {
-            codes: HashMap::new(),
             spent_codes: HashSet::new(),
-            tokens: HashMap::new(),
             last_token_authorization: None,
         };
         let person = Person::sample(network);
@@ -381,8 +358,7 @@ impl FakeNetwork {
 // ---------------------------------------------------------------------------------------------
 // GET authorize (all networks)
 
-async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
-    let params = query_params(query.as_deref());
+async fn authorize(State(sh): State<Arc<Shared>>, Query(params): Query) -> Response {
     let spec = sh.spec();
     let mut st = sh.lock();
     st.rec.record("authorize", &params);
@@ -507,13 +483,7 @@ async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> 
 // ---------------------------------------------------------------------------------------------
 // Token and profile endpoints: the behaviours, then the network's own
 
-async fn token(
-    State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
+async fn token(State(sh): State<Arc<Shared>>, Incoming { params, headers }: Incoming) -> Response {
     let behaviour = {
         let mut st = sh.lock();
         st.last_token_authorization =
@@ -532,11 +502,8 @@ async fn token(
 
 async fn userinfo(
     State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    Incoming { params, headers }: Incoming,
 ) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
     let behaviour = sh.seen("userinfo", Some(&params));
     if let Some(refusal) = (sh.spec().userinfo_guard)(&headers) {
         return refusal;

@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,8 +21,9 @@ use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::wire::{self, Params, collect_params, hang, param, query_params, redirect_with};
-use super::{Fake, Recorder, Upstream, bind};
+use super::classic::{ClassicBehaviour, failing_api, failing_token};
+use super::wire::{self, Incoming, Params, Query, param, redirect_with};
+use super::{Fake, Recorder, bind};
 
 /// The person who "logs in" at the fake's authorize endpoint.
 #[derive(Clone, Debug)]
@@ -81,19 +81,8 @@ impl FakeOkConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum OkBehaviour {
-    Normal,
-    /// The person refuses at the consent page.
-    Deny,
-    TokenHttp500,
-    TokenMalformedJson,
-    TokenHang,
-    /// fb.do answers `{"error_code":n,...}` (HTTP 200).
-    ApiError(u32),
-    ApiHttp502,
-    ApiHang,
-}
+/// What the fake OK does wrong (or, for `Normal`, right) from now on.
+pub type OkBehaviour = ClassicBehaviour;
 
 /// Lowercase hex MD5 of a UTF-8 string.
 pub fn md5_hex(input: &str) -> String {
@@ -133,7 +122,7 @@ pub fn sign_params<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], secret: &str
 }
 
 #[derive(Clone, Debug)]
-struct IssuedCode {
+pub struct IssuedCode {
     client_id: String,
     redirect_uri: String,
     scopes: Vec<String>,
@@ -141,24 +130,16 @@ struct IssuedCode {
 }
 
 #[derive(Clone, Debug)]
-struct IssuedToken {
+pub struct IssuedToken {
     user: OkUser,
     scope_has_get_email: bool,
 }
 
 pub struct OkState {
-    codes: HashMap<String, IssuedCode>,
-    tokens: HashMap<String, IssuedToken>,
     refresh_tokens: HashMap<String, IssuedToken>,
 }
 
-impl Upstream for OkState {
-    type Config = FakeOkConfig;
-    type Behaviour = OkBehaviour;
-    type Person = OkUser;
-}
-
-type Shared = super::Shared<OkState>;
+upstream!(OkState: FakeOkConfig, OkBehaviour, OkUser, IssuedCode, IssuedToken);
 
 /// A fresh (counter, 32 hex chars) pair; unique within this fake.
 fn fresh(rec: &mut Recorder) -> (u64, String) {
@@ -176,8 +157,6 @@ pub type FakeOk = Fake<OkState>;
 impl FakeOk {
     pub async fn start(config: FakeOkConfig) -> FakeOk {
         let own = OkState {
-            codes: HashMap::new(),
-            tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
         };
         let routes = Router::new()
@@ -212,11 +191,20 @@ fn html_page(status: StatusCode, title: &str, message: &str) -> Response {
     wire::html_page(status, title, &format!("<h1>{title}</h1><p>{message}</p>"))
 }
 
+/// OK's page when it fails with `status`.
+fn failure_page(status: StatusCode) -> Response {
+    let message = match status {
+        StatusCode::INTERNAL_SERVER_ERROR => "Произошла ошибка. Попробуйте позже.",
+        StatusCode::BAD_GATEWAY => "The server returned an invalid or incomplete response.",
+        _ => "",
+    };
+    html_page(status, &status.to_string(), message)
+}
+
 // ---------------------------------------------------------------------------------------------
 // GET /oauth/authorize
 
-async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
-    let params = query_params(query.as_deref());
+async fn authorize(State(sh): State<Arc<Shared>>, Query(params): Query) -> Response {
     let cfg = &sh.config;
     let mut st = sh.lock();
     st.rec.record("authorize", &params);
@@ -291,35 +279,11 @@ fn token_error(error: &str, description: &str) -> Response {
         .into_response()
 }
 
-async fn token(
-    State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
+async fn token(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming) -> Response {
     let behaviour = sh.seen("token", None);
-    match behaviour {
-        OkBehaviour::TokenHttp500 => {
-            return html_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "500 Internal Server Error",
-                "Произошла ошибка. Попробуйте позже.",
-            );
-        }
-        OkBehaviour::TokenMalformedJson => {
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
-                "{\"access_token\": ",
-            )
-                .into_response();
-        }
-        OkBehaviour::TokenHang => {
-            hang().await;
-            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout", "");
-        }
-        _ => {}
+    let json = "application/json;charset=utf-8";
+    if let Some(failure) = failing_token(&behaviour, failure_page, json).await {
+        return failure;
     }
 
     let cfg = &sh.config;
@@ -441,42 +405,21 @@ fn api_error(code: u32) -> Response {
         .into_response()
 }
 
-async fn api(
-    State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
+async fn api(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming) -> Response {
     api_common(sh, params, None).await
 }
 
 async fn api_get_current_user(
     State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    Incoming { params, .. }: Incoming,
 ) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
     api_common(sh, params, Some("users.getCurrentUser")).await
 }
 
 async fn api_common(sh: Arc<Shared>, params: Params, implied_method: Option<&str>) -> Response {
     let behaviour = sh.seen("api", Some(&params));
-    match behaviour {
-        OkBehaviour::ApiError(n) => return api_error(n),
-        OkBehaviour::ApiHttp502 => {
-            return html_page(
-                StatusCode::BAD_GATEWAY,
-                "502 Bad Gateway",
-                "The server returned an invalid or incomplete response.",
-            );
-        }
-        OkBehaviour::ApiHang => {
-            hang().await;
-            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout", "");
-        }
-        _ => {}
+    if let Some(failure) = failing_api(&behaviour, failure_page, api_error).await {
+        return failure;
     }
 
     let cfg = &sh.config;
@@ -486,7 +429,7 @@ async fn api_common(sh: Arc<Shared>, params: Params, implied_method: Option<&str
     let Some(access_token) = param(&params, "access_token") else {
         return api_error(102);
     };
-    let Some(grant) = sh.lock().tokens.get(access_token).cloned() else {
+    let Some(grant) = sh.grant_for(Some(access_token)) else {
         return api_error(102);
     };
     let expected = sign_params(&params, &session_secret_key(access_token, &cfg.secret_key));

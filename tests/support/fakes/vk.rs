@@ -6,20 +6,19 @@
 //!
 //! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::wire::{self, collect_params, hang, param, query_params, redirect_with};
-use super::{Fake, HEX, TOKEN_ALPHABET, Upstream, bind};
+use super::classic::{ClassicBehaviour, failing_api, failing_token};
+use super::wire::{self, Incoming, Query, param, redirect_with};
+use super::{Fake, HEX, TOKEN_ALPHABET, bind};
 
 /// The person who "logs in" at the fake's authorize endpoint.
 #[derive(Clone, Debug)]
@@ -72,25 +71,14 @@ impl FakeVkConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum VkBehaviour {
-    Normal,
-    /// The person refuses at the consent page.
-    Deny,
-    TokenHttp500,
-    TokenMalformedJson,
-    TokenHang,
-    /// users.get answers `{"error":{"error_code":n,...}}` (HTTP 200).
-    ApiError(u32),
-    ApiHttp502,
-    ApiHang,
-}
+/// What the fake VK does wrong (or, for `Normal`, right) from now on.
+pub type VkBehaviour = ClassicBehaviour;
 
 /// The `email` access right as a bit of the numeric scope mask.
 const EMAIL_SCOPE_BIT: u64 = 1 << 22;
 
 #[derive(Clone, Debug)]
-struct IssuedCode {
+pub struct IssuedCode {
     client_id: String,
     redirect_uri: String,
     email_granted: bool,
@@ -98,38 +86,26 @@ struct IssuedCode {
 }
 
 #[derive(Clone, Debug)]
-struct IssuedToken {
+pub struct IssuedToken {
     user: VkUser,
 }
 
-pub struct VkState {
-    codes: HashMap<String, IssuedCode>,
-    tokens: HashMap<String, IssuedToken>,
-}
+/// VK keeps nothing beyond its codes and tokens.
+pub struct VkState;
 
-impl Upstream for VkState {
-    type Config = FakeVkConfig;
-    type Behaviour = VkBehaviour;
-    type Person = VkUser;
-}
-
-type Shared = super::Shared<VkState>;
+upstream!(VkState: FakeVkConfig, VkBehaviour, VkUser, IssuedCode, IssuedToken);
 
 /// A running fake VK server: requests are counted as "authorize", "token" and "api".
 pub type FakeVk = Fake<VkState>;
 
 impl FakeVk {
     pub async fn start(config: FakeVkConfig) -> FakeVk {
-        let own = VkState {
-            codes: HashMap::new(),
-            tokens: HashMap::new(),
-        };
         let routes = Router::new()
             .route("/authorize", get(authorize))
             .route("/access_token", get(access_token).post(access_token))
             .route("/method/users.get", get(users_get).post(users_get));
         let (behaviour, person) = (VkBehaviour::Normal, config.user.clone());
-        Fake::serve(bind().await, config, behaviour, person, own, routes)
+        Fake::serve(bind().await, config, behaviour, person, VkState, routes)
     }
 
     pub fn authorize_url(&self) -> String {
@@ -152,6 +128,11 @@ fn html_page(status: StatusCode, body: &str) -> Response {
     wire::html_page(status, "VK", &format!("<pre>{body}</pre>"))
 }
 
+/// VK's page when it fails with `status`.
+fn failure_page(status: StatusCode) -> Response {
+    html_page(status, &status.to_string())
+}
+
 /// VK shows authorize errors as a page whose text is a JSON error object.
 fn authorize_error(error: &str, description: &str) -> Response {
     let text = json!({ "error": error, "error_description": description }).to_string();
@@ -171,8 +152,7 @@ fn scope_has_email(scope: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // GET /authorize
 
-async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
-    let params = query_params(query.as_deref());
+async fn authorize(State(sh): State<Arc<Shared>>, Query(params): Query) -> Response {
     let cfg = &sh.config;
     let mut st = sh.lock();
     st.rec.record("authorize", &params);
@@ -232,32 +212,12 @@ fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 async fn access_token(
     State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    Incoming { params, .. }: Incoming,
 ) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
     let behaviour = sh.seen("token", None);
-    match behaviour {
-        VkBehaviour::TokenHttp500 => {
-            return html_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "500 Internal Server Error",
-            );
-        }
-        VkBehaviour::TokenMalformedJson => {
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-                "{\"access_token\": ",
-            )
-                .into_response();
-        }
-        VkBehaviour::TokenHang => {
-            hang().await;
-            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout");
-        }
-        _ => {}
+    let json = "application/json; charset=utf-8";
+    if let Some(failure) = failing_token(&behaviour, failure_page, json).await {
+        return failure;
     }
 
     let cfg = &sh.config;
@@ -377,27 +337,14 @@ fn valid_version(v: &str) -> bool {
     }
 }
 
-async fn users_get(
-    State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
+async fn users_get(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming) -> Response {
     let behaviour = sh.seen("api", Some(&params));
-    match behaviour {
-        VkBehaviour::ApiError(n) => return api_error(n, &params),
-        VkBehaviour::ApiHttp502 => {
-            return html_page(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
-        }
-        VkBehaviour::ApiHang => {
-            hang().await;
-            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout");
-        }
-        _ => {}
+    let error = |code| api_error(code, &params);
+    if let Some(failure) = failing_api(&behaviour, failure_page, error).await {
+        return failure;
     }
 
-    let grant = param(&params, "access_token").and_then(|t| sh.lock().tokens.get(t).cloned());
+    let grant = sh.grant_for(param(&params, "access_token"));
     let Some(grant) = grant else {
         return api_error(5, &params);
     };

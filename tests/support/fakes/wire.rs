@@ -5,6 +5,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
@@ -42,6 +45,37 @@ pub fn collect_params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> 
 /// Parameters from the query string alone.
 pub fn query_params(query: Option<&str>) -> Params {
     collect_params(query, &HeaderMap::new(), &[])
+}
+
+/// Extracts the query string's parameters.
+pub struct Query(pub Params);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Query(query_params(parts.uri.query())))
+    }
+}
+
+/// Extracts a request's parameters (query string, then form body) and its headers.
+pub struct Incoming {
+    pub params: Params,
+    pub headers: HeaderMap,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Incoming {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let query = req.uri().query().map(str::to_owned);
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let params = collect_params(query.as_deref(), &headers, &body);
+        Ok(Incoming { params, headers })
+    }
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {

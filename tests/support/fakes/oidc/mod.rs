@@ -17,14 +17,13 @@ mod id_token;
 
 pub use flavour::{Flavour, Person};
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,9 +34,9 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::wire::{
-    self, Params, form_decode, is_form, now_secs, param, query_params, redirect, redirect_with,
+    self, Params, Query, form_decode, is_form, now_secs, param, redirect, redirect_with,
 };
-use super::{Fake, Upstream, base_url, bind};
+use super::{Fake, base_url, bind};
 use discovery::{discovery, discovery_tenant, jwks};
 use id_token::{RsaKey, id_token_claims, person_claims, sign_id_token};
 
@@ -92,7 +91,7 @@ pub struct IssuedCode {
 }
 
 #[derive(Clone, Debug)]
-struct IssuedToken {
+pub struct IssuedToken {
     person: Person,
     scopes: Vec<String>,
     expires: Instant,
@@ -100,8 +99,6 @@ struct IssuedToken {
 
 pub struct OidcState {
     key: Arc<RsaKey>,
-    codes: HashMap<String, IssuedCode>,
-    tokens: HashMap<String, IssuedToken>,
 }
 
 /// The flavour, where it serves, and its one registered client.
@@ -114,13 +111,7 @@ pub struct OidcConfig {
     pub redirect_uri: String,
 }
 
-impl Upstream for OidcState {
-    type Config = OidcConfig;
-    type Behaviour = Behaviour;
-    type Person = Person;
-}
-
-type Shared = super::Shared<OidcState>;
+upstream!(OidcState: OidcConfig, Behaviour, Person, IssuedCode, IssuedToken);
 
 /// A running fake OpenID Connect provider: requests are counted as "discovery", "jwks",
 /// "authorize", "token" and "userinfo", the parameters of authorize and token recorded.
@@ -140,31 +131,20 @@ impl FakeOidc {
         };
         let own = OidcState {
             key: Arc::new(RsaKey::generate(flavour)),
-            codes: HashMap::new(),
-            tokens: HashMap::new(),
         };
+        // The paths the discovery document announces, with Entra's tenant as a parameter.
+        let ep = flavour.endpoints("", "{tenant}");
+        let routes = Router::new()
+            .route(&ep.authorization, get(authorize))
+            .route(&ep.token, post(token))
+            .route(&ep.userinfo, get(userinfo).post(userinfo))
+            .route(&ep.jwks, get(jwks));
         let routes = match flavour {
-            Flavour::Google => Router::new()
-                .route("/.well-known/openid-configuration", get(discovery))
-                .route("/o/oauth2/v2/auth", get(authorize))
-                .route("/token", post(token))
-                .route("/v1/userinfo", get(userinfo).post(userinfo))
-                .route("/oauth2/v3/certs", get(jwks)),
-            Flavour::Microsoft => Router::new()
-                .route(
-                    "/{tenant}/v2.0/.well-known/openid-configuration",
-                    get(discovery_tenant),
-                )
-                .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
-                .route("/{tenant}/oauth2/v2.0/token", post(token))
-                .route("/oidc/userinfo", get(userinfo).post(userinfo))
-                .route("/{tenant}/discovery/v2.0/keys", get(jwks)),
-            Flavour::GitLab => Router::new()
-                .route("/.well-known/openid-configuration", get(discovery))
-                .route("/oauth/authorize", get(authorize))
-                .route("/oauth/token", post(token))
-                .route("/oauth/userinfo", get(userinfo).post(userinfo))
-                .route("/oauth/discovery/keys", get(jwks)),
+            Flavour::Microsoft => routes.route(
+                "/{tenant}/v2.0/.well-known/openid-configuration",
+                get(discovery_tenant),
+            ),
+            _ => routes.route("/.well-known/openid-configuration", get(discovery)),
         };
         let person = Person::sample(flavour);
         Fake::serve(listener, config, Behaviour::Normal, person, own, routes)
@@ -231,8 +211,7 @@ fn authorize_error(target: Url, error: &str, description: &str, state: Option<&s
     redirect_with(&target, &pairs, state)
 }
 
-async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
-    let params = query_params(query.as_deref());
+async fn authorize(State(sh): State<Arc<Shared>>, Query(params): Query) -> Response {
     let cfg = &sh.config;
     let mut st = sh.lock();
     st.rec.record("authorize", &params);
@@ -472,7 +451,7 @@ async fn token(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
     let invalid_grant = |why: &str| token_error(&sh, StatusCode::BAD_REQUEST, "invalid_grant", why);
 
     // One-time: the code is gone as soon as it is presented, even if the rest is wrong.
-    let issued = sh.lock().codes.remove(code);
+    let issued = sh.take_code(code);
     let Some(issued) = issued else {
         return invalid_grant("The authorization code is invalid, expired or already used.");
     };
