@@ -2,8 +2,8 @@
 //! fake OK and VK servers, a "browser" that follows redirects one hop at a time, and the
 //! request helpers every test uses. The fake networks themselves are in [`fakes`].
 //!
-//! The gateway's library is called here only (and in `tests/store.rs`): every other test
-//! talks to it over HTTP.
+//! The gateway's library is called here only ([`gateway_app`]; the store's contract is checked
+//! directly in `tests/store.rs`): every test talks to the gateway over HTTP.
 #![allow(dead_code)]
 
 pub mod balancer;
@@ -225,14 +225,9 @@ redirect_uris = ["{SPA_REDIRECT}"]
 
     /// One gateway instance from the config file, serving on `listener`.
     async fn spawn_instance(path: &std::path::Path, listener: tokio::net::TcpListener) {
-        let config = socialgate::Config::load(path).unwrap();
-        let gateway = socialgate::Gateway::with_timeout(config, UPSTREAM_TIMEOUT)
-            .await
-            .unwrap();
+        let app = gateway_app(path, Some(UPSTREAM_TIMEOUT)).await;
         tokio::spawn(async move {
-            axum::serve(listener, socialgate::server::app(gateway))
-                .await
-                .unwrap();
+            axum::serve(listener, app).await.unwrap();
         });
     }
 
@@ -255,6 +250,21 @@ redirect_uris = ["{SPA_REDIRECT}"]
         url.query_pairs_mut().extend_pairs(params);
         url.to_string()
     }
+}
+
+/// The gateway's router from the config file at `path`, waiting `upstream_timeout` for the
+/// networks (the library's default when `None`). The only place besides `tests/store.rs` that
+/// calls the gateway's library: every test talks to the gateway over HTTP.
+pub async fn gateway_app(
+    path: &std::path::Path,
+    upstream_timeout: Option<Duration>,
+) -> axum::Router {
+    let config = socialgate::Config::load(path).unwrap();
+    let gateway = match upstream_timeout {
+        Some(timeout) => socialgate::Gateway::with_timeout(config, timeout).await,
+        None => socialgate::Gateway::new(config).await,
+    };
+    socialgate::server::app(gateway.unwrap())
 }
 
 pub fn install_crypto() {
