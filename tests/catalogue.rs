@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::fakes::network::{Behaviour, FakeNetwork, Network};
+use support::fakes::oauth2::{Behaviour, FakeNetwork, Network};
 use support::fakes::oidc::{self as fake_oidc, FakeOidc, Flavour};
 use support::fakes::wire::param as get;
 use support::fakes::yandex::YANDEX_AVATAR_ID;

@@ -11,7 +11,7 @@ mod x;
 mod yandex;
 
 use crate::support::fakes::facebook::appsecret_proof;
-use crate::support::fakes::network::{Behaviour, FakeNetwork, Network, Person};
+use crate::support::fakes::oauth2::{Behaviour, FakeNetwork, Network, Person};
 use crate::support::fakes::wire::pkce_s256;
 use crate::support::{jarless, param};
 use reqwest::StatusCode;

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, json};
 
-use super::network::{Person, Shared, Spec, id_number, some};
+use super::oauth2::{Person, Shared, Spec, id_number, some};
 use super::wire::{auth_token, basic_credentials, given, json_response, oauth_error, param};
 use super::{ALNUM, Recorder};
 

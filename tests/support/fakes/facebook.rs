@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::network::{Behaviour, Person, Shared, Spec, some};
+use super::oauth2::{Behaviour, Person, Shared, Spec, some};
 use super::wire::{auth_token, given, json_response, param};
 use super::{ALNUM, Recorder, TOKEN_ALPHABET};
 

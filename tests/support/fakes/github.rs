@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
-use super::network::{Behaviour, Grant, Person, Shared, Spec, failing_profile, id_number, some};
+use super::oauth2::{Behaviour, Grant, Person, Shared, Spec, failing_profile, id_number, some};
 use super::wire::{auth_token, given, header_str, json_response, param, text_response};
 use super::{ALNUM, HEX, Recorder};
 

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::network::{Person, Shared, Spec, iso_to_dmy, some};
+use super::oauth2::{Person, Shared, Spec, iso_to_dmy, some};
 use super::wire::{client_credentials, given, json_response, param};
 use super::{HEX, Recorder};
 

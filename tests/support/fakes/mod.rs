@@ -1,6 +1,14 @@
 //! Fake upstream networks, one module per network as in the gateway's `src/provider/`, on one
-//! small core: an axum server on 127.0.0.1:0, its state behind a lock that survives a panicking
-//! handler, and a recorder counting the requests each endpoint saw.
+//! small core (this file): an axum server on 127.0.0.1:0 ([`Fake::serve`]), its state behind a
+//! lock that survives a panicking handler ([`Shared`]), the codes and access tokens it issued,
+//! and a [`Recorder`] counting the requests each endpoint saw and keeping the last parameters.
+//!
+//! - `wire`: reading requests and writing answers, PKCE, made-up strings.
+//! - `ok`, `vk`: OK.ru and classic VK, with what they share in `classic`.
+//! - `oauth2`: the authorize endpoint and state the other OAuth 2 networks share, each network
+//!   module (`vkid`, `yandex`, `mailru`, `github`, `facebook`, `x`, `custom`) describing its
+//!   app and quirks in a `Spec` and answering its own token and profile endpoints.
+//! - `oidc`: the OpenID Connect networks (Google, Microsoft Entra ID, GitLab).
 //!
 //! Every fake checks what the real network checks (client id and secret, the exact
 //! redirect_uri, signatures, PKCE, one-time codes, token validity) and fails the way the real
@@ -29,7 +37,7 @@ pub mod classic;
 pub mod ok;
 pub mod vk;
 
-pub mod network;
+pub mod oauth2;
 
 pub mod custom;
 pub mod facebook;
@@ -48,7 +56,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use self::wire::Params;
 use axum::Router;
 
-/// One network's fake: its own state (codes, tokens, ...) names the rest.
+/// A fake network, named by its own state (what it keeps besides its codes and tokens): the
+/// types it is made of.
 pub trait Upstream: Send + 'static {
     /// The app as registered at the network.
     type Config: Send + Sync + 'static;

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use super::network::{Person, Shared, Spec, id_number, iso_to_dmy, some};
+use super::oauth2::{Person, Shared, Spec, id_number, iso_to_dmy, some};
 use super::wire::{given, json_response, now_secs, oauth_error, param};
 use super::{Recorder, TOKEN_ALPHABET};
 

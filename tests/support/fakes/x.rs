@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::network::{Person, Shared, Spec, some};
+use super::oauth2::{Person, Shared, Spec, some};
 use super::wire::{auth_token, basic_credentials, given, json_response, oauth_error, param};
 use super::{Recorder, TOKEN_ALPHABET};
 

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::network::{Person, Shared, Spec, some};
+use super::oauth2::{Person, Shared, Spec, some};
 use super::wire::{
     auth_token, client_credentials, given, json_response, oauth_error, param, text_response,
 };
