@@ -302,9 +302,7 @@ impl Landing {
 
 /// A new browser: no redirects followed automatically, an empty cookie jar of its own.
 pub fn browser() -> reqwest::Client {
-    install_crypto();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    client()
         .cookie_store(true)
         // A new connection per request, so a balancer can route each one.
         .pool_max_idle_per_host(0)
@@ -313,14 +311,17 @@ pub fn browser() -> reqwest::Client {
 }
 
 /// A client without a cookie jar that follows no redirects: it sends exactly the cookies it is
-/// told to. reqwest is built with `rustls-tls-webpki-roots-no-provider`, so even a plain-http
-/// client needs the process-wide rustls crypto provider; installing it twice is harmless.
+/// told to.
 pub fn jarless() -> reqwest::Client {
+    client().build().unwrap()
+}
+
+/// A client that follows no redirects. reqwest is built with
+/// `rustls-tls-webpki-roots-no-provider`, so even a plain-http client needs the process-wide
+/// rustls crypto provider; installing it twice is harmless.
+fn client() -> reqwest::ClientBuilder {
     install_crypto();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
 }
 
 /// The `Location` of a redirect, as sent.
