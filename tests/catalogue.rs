@@ -5,8 +5,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::fake_networks::{self, Behaviour, FakeNetwork, Network};
-use support::fake_oidc::{self, FakeOidc, Flavour};
+use support::fakes::oauth2::{Behaviour, FakeNetwork, Network};
+use support::fakes::oidc::{self as fake_oidc, FakeOidc, Flavour};
+use support::fakes::wire::param as get;
+use support::fakes::yandex::YANDEX_AVATAR_ID;
 use support::*;
 
 /// The claims an identity may carry; each test names exactly those it expects.
@@ -144,17 +146,6 @@ async fn failed_login(gw: &TestGateway, provider: &str) -> (String, String) {
     )
 }
 
-fn has(params: &[(String, String)], name: &str, value: &str) -> bool {
-    params.iter().any(|(k, v)| k == name && v == value)
-}
-
-fn get<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 // ------------------------------------------------------------------------------ VK ID
 
 #[tokio::test]
@@ -194,10 +185,10 @@ userinfo_url = "{u}"
             "email_verified": false,
         }),
     );
-    let authorize = fake.last_authorize_params();
+    let authorize = fake.last_request("authorize");
     assert!(has(&authorize, "code_challenge_method", "S256"));
     assert_eq!(get(&authorize, "scope"), Some("vkid.personal_info email"));
-    let token = fake.last_token_params();
+    let token = fake.last_request("token");
     assert!(get(&token, "device_id").is_some_and(|d| !d.is_empty()));
     assert!(get(&token, "code_verifier").is_some());
     assert_eq!(get(&token, "state"), get(&authorize, "state"));
@@ -217,7 +208,7 @@ async fn vkid_can_log_in_ok_accounts_through_authorize_params() {
     let gw = gateway(listener, issuer, "vk_ok", table).await;
     let claims = login(&gw, "vk_ok", "openid profile").await;
     assert_eq!(claims["sub"], "vk_ok:246813579");
-    assert!(has(&fake.last_authorize_params(), "provider", "ok_ru"));
+    assert!(has(&fake.last_request("authorize"), "provider", "ok_ru"));
 }
 
 // ------------------------------------------------------------------------------ Yandex
@@ -238,7 +229,7 @@ async fn yandex_logs_in_with_the_oauth_header_and_builds_the_avatar_url() {
             "name": "Иван Петров",
             "given_name": "Иван",
             "family_name": "Петров",
-            "picture": format!("https://avatars.yandex.net/get-yapic/{}/islands-200", fake_networks::YANDEX_AVATAR_ID),
+            "picture": format!("https://avatars.yandex.net/get-yapic/{}/islands-200", YANDEX_AVATAR_ID),
             "gender": "male",
             "birthdate": "1988-07-21",
             "email": "ivan.petrov@yandex.ru",
@@ -246,10 +237,10 @@ async fn yandex_logs_in_with_the_oauth_header_and_builds_the_avatar_url() {
         }),
     );
     assert_eq!(
-        get(&fake.last_authorize_params(), "scope"),
+        get(&fake.last_request("authorize"), "scope"),
         Some("login:info login:avatar login:birthday login:email")
     );
-    assert!(has(&fake.last_userinfo_params(), "format", "json"));
+    assert!(has(&fake.last_request("userinfo"), "format", "json"));
 }
 
 #[tokio::test]
@@ -268,7 +259,7 @@ async fn yandex_without_the_email_scope_gives_no_email() {
     assert_eq!(claims.get("email"), None);
     assert_eq!(claims.get("birthdate"), None);
     assert_eq!(
-        get(&fake.last_authorize_params(), "scope"),
+        get(&fake.last_request("authorize"), "scope"),
         Some("login:info login:avatar")
     );
 }
@@ -304,7 +295,7 @@ async fn mailru_logs_in_and_normalizes_gender_birthday_and_locale() {
             "email_verified": false,
         }),
     );
-    assert!(get(&fake.last_userinfo_params(), "access_token").is_some());
+    assert!(get(&fake.last_request("userinfo"), "access_token").is_some());
 }
 
 #[tokio::test]
@@ -352,7 +343,7 @@ async fn github_takes_the_verified_primary_email_from_the_emails_endpoint() {
     );
     assert_eq!(fake.calls("emails"), 1);
     assert_eq!(
-        get(&fake.last_authorize_params(), "scope"),
+        get(&fake.last_request("authorize"), "scope"),
         Some("read:user user:email")
     );
 
@@ -383,7 +374,7 @@ async fn github_without_the_email_scope_gives_no_email() {
     assert_eq!(claims["name"], "Mona Lisa");
     assert_eq!(claims.get("email"), None);
     assert_eq!(
-        get(&fake.last_authorize_params(), "scope"),
+        get(&fake.last_request("authorize"), "scope"),
         Some("read:user")
     );
 }
@@ -417,11 +408,11 @@ async fn facebook_signs_graph_calls_with_appsecret_proof() {
         }),
     );
     // The fake refuses a missing or wrong proof; the secret itself never travels.
-    let params = fake.last_userinfo_params();
+    let params = fake.last_request("userinfo");
     assert_eq!(get(&params, "appsecret_proof").map(str::len), Some(64));
     assert!(params.iter().all(|(_, v)| v != fake.client_secret()));
     assert_eq!(
-        get(&fake.last_authorize_params(), "scope"),
+        get(&fake.last_request("authorize"), "scope"),
         Some("public_profile,email")
     );
 }
@@ -463,9 +454,9 @@ async fn x_logs_in_with_pkce_and_basic_auth_and_has_no_email() {
         fake.last_token_authorization()
             .is_some_and(|a| a.starts_with("Basic "))
     );
-    assert_eq!(get(&fake.last_token_params(), "client_secret"), None);
+    assert_eq!(get(&fake.last_request("token"), "client_secret"), None);
     assert_eq!(
-        get(&fake.last_authorize_params(), "scope"),
+        get(&fake.last_request("authorize"), "scope"),
         Some("users.read tweet.read")
     );
 }
@@ -541,7 +532,7 @@ client_secret = "{}"
         }),
     );
     assert_eq!(
-        get(&fake.last_authorize_params(), "scope"),
+        get(&fake.last_request("authorize"), "scope"),
         Some("profile,mail")
     );
 
@@ -595,12 +586,12 @@ async fn google_logs_in_through_discovery_with_a_verified_id_token() {
             "email_verified": true,
         }),
     );
-    let authorize = fake.last_authorize_params();
+    let authorize = fake.last_request("authorize");
     assert!(has(&authorize, "code_challenge_method", "S256"));
     assert_eq!(get(&authorize, "scope"), Some("openid profile email"));
     // Google offers client_secret_post, which the gateway prefers (Entra ID needs it).
     assert_eq!(
-        get(&fake.last_token_params(), "client_secret"),
+        get(&fake.last_request("token"), "client_secret"),
         Some(fake.client_secret())
     );
     // The gateway's own nonce upstream, never the site's.
@@ -690,7 +681,7 @@ async fn microsoft_single_tenant_by_domain_name() {
     let claims = login(&gw, "microsoft", "openid profile").await;
     assert_eq!(claims["name"], "Alex Wilber");
     assert!(
-        fake.last_authorize_params()
+        fake.last_request("authorize")
             .iter()
             .any(|(k, _)| k == "nonce")
     );

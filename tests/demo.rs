@@ -28,9 +28,8 @@ async fn shipped_config_gives_a_working_demo_login() {
         shipped.replace("127.0.0.1:8080", &addr),
     )
     .unwrap();
-    let config = socialgate::Config::load(&dir.path().join("config.toml")).unwrap();
-    let gateway = socialgate::Gateway::new(config).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, socialgate::web::app(gateway)).await });
+    let app = gateway_app(&dir.path().join("config.toml"), None).await;
+    tokio::spawn(async move { axum::serve(listener, app).await });
     let base = format!("http://{addr}");
     let person = browser();
     let follow = |url: String| {

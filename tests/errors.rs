@@ -5,9 +5,9 @@
 mod support;
 
 use base64::Engine;
-use sha2::{Digest, Sha256};
-use support::fake_ok::OkBehaviour;
-use support::fake_vk::VkBehaviour;
+use support::fakes::ok::OkBehaviour;
+use support::fakes::vk::VkBehaviour;
+use support::fakes::wire::pkce_s256;
 use support::*;
 use url::Url;
 
@@ -22,16 +22,9 @@ fn shop_authorize(gw: &TestGateway, provider: &str) -> String {
     ])
 }
 
-/// The site got `error` (and no code) with its own state back.
-fn assert_site_error(site: &Url, error: &str) -> String {
-    assert!(
-        site.as_str().starts_with(SHOP_REDIRECT),
-        "redirected to {site}"
-    );
-    assert_eq!(param(site, "error").as_deref(), Some(error), "{site}");
-    assert_eq!(param(site, "state").as_deref(), Some("site-state-42"));
-    assert_eq!(param(site, "code"), None);
-    param(site, "error_description").expect("an error_description")
+/// The shop got `error` (and no code) with its own state back; the error_description.
+fn assert_shop_error(site: &Url, error: &str) -> String {
+    assert_site_error(site, SHOP_REDIRECT, "site-state-42", error).expect("an error_description")
 }
 
 async fn get(url: &str) -> reqwest::Response {
@@ -110,7 +103,7 @@ async fn scope_without_openid_is_invalid_scope() {
         ]))
         .await
         .site();
-    assert_site_error(&site, "invalid_scope");
+    assert_shop_error(&site, "invalid_scope");
 }
 
 #[tokio::test]
@@ -126,7 +119,7 @@ async fn unsupported_response_type_is_refused() {
         ]))
         .await
         .site();
-    assert_site_error(&site, "unsupported_response_type");
+    assert_shop_error(&site, "unsupported_response_type");
 }
 
 #[tokio::test]
@@ -185,7 +178,7 @@ async fn provider_not_allowed_for_client_is_refused() {
         ]))
         .await
         .site();
-    let description = assert_site_error(&site, "invalid_request");
+    let description = assert_shop_error(&site, "invalid_request");
     assert_eq!(description, "provider demo is not available to this client");
 }
 
@@ -203,7 +196,7 @@ async fn prompt_none_answers_login_required() {
         ]))
         .await
         .site();
-    assert_site_error(&site, "login_required");
+    assert_shop_error(&site, "login_required");
 }
 
 // ---- the callback ----
@@ -303,7 +296,7 @@ async fn person_declining_at_ok_returns_access_denied_to_site() {
     let gw = TestGateway::start().await;
     gw.ok.set_behaviour(OkBehaviour::Deny);
     let site = gw.follow(&shop_authorize(&gw, "ok")).await.site();
-    let description = assert_site_error(&site, "access_denied");
+    let description = assert_shop_error(&site, "access_denied");
     assert!(description.contains("declined"), "{description}");
     assert_eq!(gw.ok.calls("token"), 0);
 }
@@ -313,14 +306,14 @@ async fn person_declining_at_vk_returns_access_denied_to_site() {
     let gw = TestGateway::start().await;
     gw.vk.set_behaviour(VkBehaviour::Deny);
     let site = gw.follow(&shop_authorize(&gw, "vk")).await.site();
-    assert_site_error(&site, "access_denied");
+    assert_shop_error(&site, "access_denied");
 }
 
 // ---- the network fails ----
 
 async fn upstream_failure(gw: &TestGateway, provider: &str, error: &str) -> String {
     let site = gw.follow(&shop_authorize(gw, provider)).await.site();
-    assert_site_error(&site, error)
+    assert_shop_error(&site, error)
 }
 
 #[tokio::test]
@@ -376,7 +369,7 @@ async fn ok_signature_is_accepted_by_the_fake_that_checks_it() {
     let gw = TestGateway::start().await;
     let site = gw.follow(&shop_authorize(&gw, "ok")).await.site();
     assert!(param(&site, "code").is_some(), "{site}");
-    let params = gw.ok.last_api_params().unwrap();
+    let params = gw.ok.last_params("api").unwrap();
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(get("method").as_deref(), Some("users.getCurrentUser"));
     assert_eq!(get("application_key").as_deref(), Some("CBAFJIICABABABABA"));
@@ -461,10 +454,6 @@ async fn code_with_other_redirect_uri_is_invalid_grant() {
     assert_eq!(body["error"], "invalid_grant");
 }
 
-fn challenge(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 async fn spa_code(gw: &TestGateway, verifier: &str) -> String {
     let site = gw
         .follow(&gw.authorize_url(&[
@@ -472,7 +461,7 @@ async fn spa_code(gw: &TestGateway, verifier: &str) -> String {
             ("client_id", SPA),
             ("redirect_uri", SPA_REDIRECT),
             ("scope", "openid"),
-            ("code_challenge", &challenge(verifier)),
+            ("code_challenge", &pkce_s256(verifier)),
             ("code_challenge_method", "S256"),
             ("provider", "vk"),
         ]))

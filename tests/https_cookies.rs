@@ -2,15 +2,18 @@
 //! exact origin, unreadable by scripts, sent on the network's top-level redirect back).
 //! Driven in-process through the router with the demo network, since tests serve no TLS.
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, Response, header};
+use support::{gateway_app, install_crypto};
 use tower::ServiceExt;
 
 const ISSUER: &str = "https://127.0.0.1:8443";
 
 /// The router, and the directory holding its config and keys (alive as long as it).
 async fn app() -> (axum::Router, tempfile::TempDir) {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
         r#"
@@ -30,9 +33,7 @@ redirect_uris = ["https://site.example/cb"]
     );
     let path = dir.path().join("config.toml");
     std::fs::write(&path, config).unwrap();
-    let config = socialgate::Config::load(&path).unwrap();
-    let gateway = socialgate::Gateway::new(config).await.unwrap();
-    (socialgate::web::app(gateway), dir)
+    (gateway_app(&path, None).await, dir)
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> Response<Body> {

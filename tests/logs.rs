@@ -6,7 +6,7 @@ mod support;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use support::fake_ok::OkBehaviour;
+use support::fakes::ok::OkBehaviour;
 use support::*;
 
 #[derive(Clone, Default)]

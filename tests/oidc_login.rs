@@ -11,8 +11,8 @@ use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
-use support::fake_ok::OkUser;
-use support::fake_vk::VkUser;
+use support::fakes::ok::OkUser;
+use support::fakes::vk::VkUser;
 use support::*;
 
 /// What the site ends up with after a login.
@@ -136,7 +136,7 @@ async fn ok_login_yields_verified_id_token_with_profile_and_email() {
     assert_eq!(c["iss"], gw.issuer.as_str());
     // OK got its `;`-separated permissions, GET_EMAIL because the site asked for email.
     assert_eq!(
-        gw.ok.last_authorize_scope().as_deref(),
+        gw.ok.last_param("authorize", "scope").as_deref(),
         Some("VALUABLE_ACCESS;GET_EMAIL")
     );
     // The userinfo answer carries the same person.
@@ -171,7 +171,7 @@ async fn claims_follow_scopes() {
     }
     // Without `email`, OK is not asked for GET_EMAIL.
     assert_eq!(
-        gw.ok.last_authorize_scope().as_deref(),
+        gw.ok.last_param("authorize", "scope").as_deref(),
         Some("VALUABLE_ACCESS")
     );
 }
@@ -191,8 +191,11 @@ async fn vk_login_takes_email_from_token_response_and_maps_profile() {
     assert_eq!(c["birthdate"], "1993-11-07");
     assert_eq!(c["picture"], "https://sun9-1.userapi.com/sample.jpg");
     assert_eq!(c["email"], "maria@example.ru");
-    assert_eq!(gw.vk.last_authorize_scope().as_deref(), Some("email"));
-    let api: Vec<(String, String)> = gw.vk.last_api_params().unwrap();
+    assert_eq!(
+        gw.vk.last_param("authorize", "scope").as_deref(),
+        Some("email")
+    );
+    let api: Vec<(String, String)> = gw.vk.last_params("api").unwrap();
     assert!(api.contains(&("v".into(), "5.199".into())), "{api:?}");
     assert_eq!(login.userinfo["email"], "maria@example.ru");
 }
@@ -207,7 +210,7 @@ async fn sub_is_stable_per_account_and_distinct_between_accounts() {
     assert_eq!(gw.ok.calls("token"), 2);
     assert_eq!(first.id_claims["sub"], again.id_claims["sub"]);
 
-    gw.ok.set_user(OkUser {
+    gw.ok.set_person(OkUser {
         uid: "575000000001".into(),
         ..OkUser::sample()
     });
@@ -215,7 +218,7 @@ async fn sub_is_stable_per_account_and_distinct_between_accounts() {
     let other = site_login(&gw, "ok", &["profile"]).await;
     assert_eq!(other.id_claims["sub"], "ok:575000000001");
 
-    gw.vk.set_user(VkUser {
+    gw.vk.set_person(VkUser {
         id: 575123456789,
         ..VkUser::sample()
     });
@@ -227,7 +230,7 @@ async fn sub_is_stable_per_account_and_distinct_between_accounts() {
 #[tokio::test]
 async fn vk_hidden_birth_year_and_unknown_sex_are_normalized() {
     let gw = TestGateway::start().await;
-    gw.vk.set_user(VkUser {
+    gw.vk.set_person(VkUser {
         sex: 0,
         bdate: Some("7.11".into()),
         email: None,

@@ -6,9 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use support::fakes::wire::pkce_s256;
 use support::*;
 
 /// A string field of a JSON answer.
@@ -131,10 +130,6 @@ async fn shop_revokes(gw: &TestGateway, token: &str) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, serde_json::json!({}));
     assert_eq!(cache.as_deref(), Some("no-store"));
-}
-
-fn challenge(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 // ---- who gets a refresh token ----
@@ -512,7 +507,7 @@ async fn a_public_client_refreshes_with_its_client_id_alone() {
             ("client_id", SPA),
             ("redirect_uri", SPA_REDIRECT),
             ("scope", "openid offline_access"),
-            ("code_challenge", &challenge(&verifier)),
+            ("code_challenge", &pkce_s256(&verifier)),
             ("code_challenge_method", "S256"),
             ("provider", "vk"),
         ]))

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
-use support::fake_ok::OkUser;
+use support::fakes::ok::OkUser;
 use support::site::FakeSite;
 use support::*;
 use url::Url;
@@ -68,17 +68,8 @@ fn code_at(site: &Url, client: &str, gw: &TestGateway) -> String {
 }
 
 /// The site got `error` (no code) with its state.
-fn assert_site_error(site: &Url, client: &str, error: &str) {
-    assert!(
-        site.as_str().starts_with(redirect_of(client)),
-        "redirected to {site}"
-    );
-    assert_eq!(param(site, "error").as_deref(), Some(error), "{site}");
-    assert_eq!(param(site, "code"), None, "{site}");
-    assert_eq!(
-        param(site, "state").as_deref(),
-        Some(format!("st-{client}").as_str())
-    );
+fn assert_client_error(site: &Url, client: &str, error: &str) {
+    assert_site_error(site, redirect_of(client), &format!("st-{client}"), error);
 }
 
 /// `/authorize` in the test's browser ends at the site with a code.
@@ -174,16 +165,6 @@ async fn logout_post(gw: &TestGateway, fields: &[(String, String)]) -> reqwest::
         .unwrap()
 }
 
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .expect("a Location")
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
 /// `/logout` refused with an error page: 400, no redirect, the explanation shown.
 async fn assert_logout_refused(gw: &TestGateway, params: &[(&str, &str)], explanation: &str) {
     let response = logout_get(gw, params).await;
@@ -192,15 +173,6 @@ async fn assert_logout_refused(gw: &TestGateway, params: &[(&str, &str)], explan
     let body = response.text().await.unwrap();
     assert!(body.contains(explanation), "{params:?}: {body}");
     assert!(!body.contains("evil.example"), "{body}");
-}
-
-/// A client without a cookie jar: sends exactly the cookies it is told to.
-fn jarless() -> reqwest::Client {
-    install_crypto();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 /// `/authorize` for the forum presenting `cookie` as the session cookie: whether it got a
@@ -214,7 +186,7 @@ async fn forum_sso_with_cookie(gw: &TestGateway, cookie: &str) -> bool {
         .unwrap();
     match response.status().as_u16() {
         303 | 302 => {
-            let site = Url::parse(&location(&response)).unwrap();
+            let site = location_url(&response);
             code_at(&site, FORUM, gw);
             true
         }
@@ -500,7 +472,7 @@ async fn a_site_that_does_not_allow_the_sessions_network_gets_no_sso() {
         .follow(&authorize_url(&gw, FORUM, &[("prompt", "none")]))
         .await
         .site();
-    assert_site_error(&site, FORUM, "login_required");
+    assert_client_error(&site, FORUM, "login_required");
     assert_eq!(gw.ok.calls("authorize"), 0);
 }
 
@@ -519,7 +491,7 @@ async fn prompt_none_uses_the_session_or_answers_login_required() {
         .follow(&authorize_url(&gw, FORUM, &[("prompt", "none login")]))
         .await
         .site();
-    assert_site_error(&site, FORUM, "invalid_request");
+    assert_client_error(&site, FORUM, "invalid_request");
     assert_eq!(
         param(&site, "error_description").as_deref(),
         Some("prompt=none cannot be combined with other prompt values")
@@ -531,7 +503,7 @@ async fn prompt_none_uses_the_session_or_answers_login_required() {
         .follow(&authorize_url(&gw, FORUM, &[("prompt", "none")]))
         .await
         .site();
-    assert_site_error(&site, FORUM, "login_required");
+    assert_client_error(&site, FORUM, "login_required");
     assert_eq!(gw.ok.calls("authorize"), 1);
 }
 
@@ -581,7 +553,7 @@ async fn prompt_login_and_max_age_decide_whether_the_session_is_reused() {
         .follow(&authorize_url(&gw, SHOP, &[("max_age", "abc")]))
         .await
         .site();
-    assert_site_error(&site, SHOP, "invalid_request");
+    assert_client_error(&site, SHOP, "invalid_request");
     assert_eq!(
         param(&site, "error_description").as_deref(),
         Some("max_age must be a whole number of seconds")
@@ -601,7 +573,7 @@ async fn another_person_on_the_same_browser_gets_a_new_session_and_the_old_one_i
     let ivan_id = id_claims(&ivan);
     assert_eq!(ivan_id["sub"], "ok:575123456789");
 
-    gw.ok.set_user(OkUser {
+    gw.ok.set_person(OkUser {
         uid: "575000000002".into(),
         name: "Анна Смирнова".into(),
         first_name: "Анна".into(),
@@ -642,7 +614,7 @@ async fn session_cookie_is_set_at_the_callback_and_renewed_for_another_person() 
     let (started, back) = login_by_hand(client, &shop_ok).await;
     // No session before anyone logged in.
     assert_eq!(session_set_cookie(&started), None);
-    code_at(&Url::parse(&location(&back)).unwrap(), SHOP, &gw);
+    code_at(&location_url(&back), SHOP, &gw);
     let cookie = session_set_cookie(&back).expect("the callback sets the session cookie");
     let attributes: Vec<String> = cookie
         .split(';')
@@ -665,13 +637,13 @@ async fn session_cookie_is_set_at_the_callback_and_renewed_for_another_person() 
     );
     let ivan_cookie = cookie_value(&cookie);
 
-    gw.ok.set_user(OkUser {
+    gw.ok.set_person(OkUser {
         uid: "575000000002".into(),
         ..OkUser::sample()
     });
     let shop_ok_again = authorize_url(&gw, SHOP, &[("provider", "ok"), ("prompt", "login")]);
     let (_, back) = login_by_hand(client, &shop_ok_again).await;
-    code_at(&Url::parse(&location(&back)).unwrap(), SHOP, &gw);
+    code_at(&location_url(&back), SHOP, &gw);
     let cookie = session_set_cookie(&back).expect("a new session, a new cookie");
     let anna_cookie = cookie_value(&cookie);
     assert_ne!(anna_cookie, ivan_cookie);
@@ -686,25 +658,11 @@ async fn every_network_login_renews_the_session_cookie_even_for_the_same_person(
     let gw = TestGateway::start().await;
     let client = &gw.browser;
     let (_, back) = login_by_hand(client, &authorize_url(&gw, SHOP, &[("provider", "ok")])).await;
-    let first = id_claims(
-        &redeem_ok(
-            &gw,
-            SHOP,
-            &code_at(&Url::parse(&location(&back)).unwrap(), SHOP, &gw),
-        )
-        .await,
-    );
+    let first = id_claims(&redeem_ok(&gw, SHOP, &code_at(&location_url(&back), SHOP, &gw)).await);
     let before = cookie_value(&session_set_cookie(&back).unwrap());
     let again = authorize_url(&gw, SHOP, &[("provider", "ok"), ("prompt", "login")]);
     let (_, back) = login_by_hand(client, &again).await;
-    let second = id_claims(
-        &redeem_ok(
-            &gw,
-            SHOP,
-            &code_at(&Url::parse(&location(&back)).unwrap(), SHOP, &gw),
-        )
-        .await,
-    );
+    let second = id_claims(&redeem_ok(&gw, SHOP, &code_at(&location_url(&back), SHOP, &gw)).await);
     let after = cookie_value(&session_set_cookie(&back).unwrap());
     // The same SSO session (same sid), under a new cookie value: a copy taken before the
     // re-login is worthless.
@@ -782,7 +740,7 @@ async fn session_ends_at_max_lifetime_however_active() {
         .follow(&authorize_url(&gw, SHOP, &[("prompt", "none")]))
         .await
         .site();
-    assert_site_error(&site, SHOP, "login_required");
+    assert_client_error(&site, SHOP, "login_required");
     assert_eq!(gw.ok.calls("authorize"), 1);
 }
 
@@ -840,7 +798,7 @@ async fn logout_from_a_site_ends_the_session_everywhere_and_tells_every_site() {
         .follow(&authorize_url(&gw, SHOP, &[("prompt", "none")]))
         .await
         .site();
-    assert_site_error(&site, SHOP, "login_required");
+    assert_client_error(&site, SHOP, "login_required");
     assert_token_rejected(&gw, shop_access).await;
     assert_token_rejected(&gw, forum["access_token"].as_str().unwrap()).await;
 
@@ -916,7 +874,7 @@ async fn confirmed_logout_returns_to_the_sites_registered_page() {
 
     let response = logout_post(&gw, &fields).await;
     assert_eq!(response.status(), 303);
-    let to = Url::parse(&location(&response)).unwrap();
+    let to = location_url(&response);
     assert_eq!(to.as_str().split('?').next(), Some(BYE));
     assert_eq!(param(&to, "state").as_deref(), Some("s 9&x"));
 
@@ -1003,7 +961,7 @@ async fn logout_requests_that_cannot_be_trusted_get_an_error_page_and_change_not
 
     // A genuine id_token of someone else's session (say, a prankster's own, in a link on
     // their page) proves nothing about this browser: the person is asked first.
-    gw.ok.set_user(OkUser {
+    gw.ok.set_person(OkUser {
         uid: "575000000666".into(),
         ..OkUser::sample()
     });

@@ -2,17 +2,16 @@
 //! Redis store on a `redis-server` of the test's own. Then what only Redis has: the key
 //! prefix, outages and recovery, URLs with passwords. Then browser sessions over both.
 
-#[path = "support/redis.rs"]
-mod redis_server;
+mod support;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis_server::RedisServer;
 use socialgate::store::{self, MemoryStore, RedisStore, Store, StoreError, Ttl};
 use socialgate::web::session_store::BrowserSessions;
+use support::redis::RedisServer;
 use time::OffsetDateTime;
 use tokio::sync::Barrier;
 use tower_sessions::SessionStore;

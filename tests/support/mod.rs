@@ -1,20 +1,20 @@
 //! Shared by the integration tests: a gateway started in-process on loopback in front of
-//! fake OK and VK servers, and a "browser" that follows redirects one hop at a time.
+//! fake OK and VK servers, a "browser" that follows redirects one hop at a time, and the
+//! request helpers every test uses. The fake networks themselves are in [`fakes`].
+//!
+//! The gateway's library is called here only ([`gateway_app`]; the store's contract is checked
+//! directly in `tests/store.rs`): every test talks to the gateway over HTTP.
 #![allow(dead_code)]
 
 pub mod balancer;
-pub mod fake_http;
-pub mod fake_networks;
-pub mod fake_oidc;
-pub mod fake_ok;
-pub mod fake_vk;
+pub mod fakes;
 pub mod redis;
 pub mod site;
 
 use std::time::Duration;
 
-use fake_ok::{FakeOk, FakeOkConfig};
-use fake_vk::{FakeVk, FakeVkConfig};
+use fakes::ok::{FakeOk, FakeOkConfig};
+use fakes::vk::{FakeVk, FakeVkConfig};
 use url::Url;
 
 pub const SHOP: &str = "shop";
@@ -225,14 +225,9 @@ redirect_uris = ["{SPA_REDIRECT}"]
 
     /// One gateway instance from the config file, serving on `listener`.
     async fn spawn_instance(path: &std::path::Path, listener: tokio::net::TcpListener) {
-        let config = socialgate::Config::load(path).unwrap();
-        let gateway = socialgate::Gateway::with_timeout(config, UPSTREAM_TIMEOUT)
-            .await
-            .unwrap();
+        let app = gateway_app(path, Some(UPSTREAM_TIMEOUT)).await;
         tokio::spawn(async move {
-            axum::serve(listener, socialgate::web::app(gateway))
-                .await
-                .unwrap();
+            axum::serve(listener, app).await.unwrap();
         });
     }
 
@@ -255,6 +250,21 @@ redirect_uris = ["{SPA_REDIRECT}"]
         url.query_pairs_mut().extend_pairs(params);
         url.to_string()
     }
+}
+
+/// The gateway's router from the config file at `path`, waiting `upstream_timeout` for the
+/// networks (the library's default when `None`). The only place besides `tests/store.rs` that
+/// calls the gateway's library: every test talks to the gateway over HTTP.
+pub async fn gateway_app(
+    path: &std::path::Path,
+    upstream_timeout: Option<Duration>,
+) -> axum::Router {
+    let config = socialgate::Config::load(path).unwrap();
+    let gateway = match upstream_timeout {
+        Some(timeout) => socialgate::Gateway::with_timeout(config, timeout).await,
+        None => socialgate::Gateway::new(config).await,
+    };
+    socialgate::web::app(gateway.unwrap())
 }
 
 pub fn install_crypto() {
@@ -292,14 +302,42 @@ impl Landing {
 
 /// A new browser: no redirects followed automatically, an empty cookie jar of its own.
 pub fn browser() -> reqwest::Client {
-    install_crypto();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    client()
         .cookie_store(true)
         // A new connection per request, so a balancer can route each one.
         .pool_max_idle_per_host(0)
         .build()
         .unwrap()
+}
+
+/// A client without a cookie jar that follows no redirects: it sends exactly the cookies it is
+/// told to.
+pub fn jarless() -> reqwest::Client {
+    client().build().unwrap()
+}
+
+/// A client that follows no redirects. reqwest is built with
+/// `rustls-tls-webpki-roots-no-provider`, so even a plain-http client needs the process-wide
+/// rustls crypto provider; installing it twice is harmless.
+fn client() -> reqwest::ClientBuilder {
+    install_crypto();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
+}
+
+/// The `Location` of a redirect, as sent.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a Location")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The `Location` of a redirect, which must be an absolute URL.
+pub fn location_url(response: &reqwest::Response) -> Url {
+    Url::parse(&location(response)).unwrap()
 }
 
 /// Follows redirects while they stay on loopback (gateway, fakes); stops at the site.
@@ -334,6 +372,29 @@ pub fn param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// Whether `params` hold `name=value`.
+pub fn has(params: &[(String, String)], name: &str, value: &str) -> bool {
+    params.iter().any(|(k, v)| k == name && v == value)
+}
+
+/// The site at `redirect_uri` got `error` (and no code) with its own `state` back; the
+/// error_description, if any.
+pub fn assert_site_error(
+    site: &Url,
+    redirect_uri: &str,
+    state: &str,
+    error: &str,
+) -> Option<String> {
+    assert!(
+        site.as_str().starts_with(redirect_uri),
+        "redirected to {site}"
+    );
+    assert_eq!(param(site, "error").as_deref(), Some(error), "{site}");
+    assert_eq!(param(site, "code"), None, "{site}");
+    assert_eq!(param(site, "state").as_deref(), Some(state), "{site}");
+    param(site, "error_description")
 }
 
 /// Decodes a JWT's payload without checking it (for tests that verified it already).

@@ -7,22 +7,23 @@
 //! implementation) and `error_code` objects at HTTP 200.
 //!
 //! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
-#![allow(dead_code)]
 
-use super::fake_http::{collect_params, hang, param, redirect};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 use url::Url;
+
+use super::classic::{ClassicBehaviour, failing_api, failing_token};
+use super::wire::{self, Incoming, Params, Query, param, redirect_with};
+use super::{Fake, Recorder, bind};
 
 /// The person who "logs in" at the fake's authorize endpoint.
 #[derive(Clone, Debug)]
@@ -80,19 +81,8 @@ impl FakeOkConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum OkBehaviour {
-    Normal,
-    /// The person refuses at the consent page.
-    Deny,
-    TokenHttp500,
-    TokenMalformedJson,
-    TokenHang,
-    /// fb.do answers `{"error_code":n,...}` (HTTP 200).
-    ApiError(u32),
-    ApiHttp502,
-    ApiHang,
-}
+/// What the fake OK does wrong (or, for `Normal`, right) from now on.
+pub type OkBehaviour = ClassicBehaviour;
 
 /// Lowercase hex MD5 of a UTF-8 string.
 pub fn md5_hex(input: &str) -> String {
@@ -132,7 +122,7 @@ pub fn sign_params<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], secret: &str
 }
 
 #[derive(Clone, Debug)]
-struct IssuedCode {
+pub struct IssuedCode {
     client_id: String,
     redirect_uri: String,
     scopes: Vec<String>,
@@ -140,96 +130,45 @@ struct IssuedCode {
 }
 
 #[derive(Clone, Debug)]
-struct IssuedToken {
+pub struct IssuedToken {
     user: OkUser,
     scope_has_get_email: bool,
 }
 
-struct OkState {
-    behaviour: OkBehaviour,
-    user: OkUser,
-    last_authorize_scope: Option<String>,
-    last_api_params: Option<Vec<(String, String)>>,
-    calls: HashMap<&'static str, usize>,
-    codes: HashMap<String, IssuedCode>,
-    tokens: HashMap<String, IssuedToken>,
+pub struct OkState {
     refresh_tokens: HashMap<String, IssuedToken>,
-    counter: u64,
 }
 
-impl OkState {
-    fn bump(&mut self, endpoint: &'static str) {
-        *self.calls.entry(endpoint).or_insert(0) += 1;
-    }
+upstream!(OkState: FakeOkConfig, OkBehaviour, OkUser, IssuedCode, IssuedToken);
 
-    /// A fresh (counter, 32 hex chars) pair; unique within this fake.
-    fn fresh(&mut self) -> (u64, String) {
-        self.counter += 1;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        (
-            self.counter,
-            md5_hex(&format!("ok:{nanos}:{}", self.counter)),
-        )
-    }
+/// A fresh (counter, 32 hex chars) pair; unique within this fake.
+fn fresh(rec: &mut Recorder) -> (u64, String) {
+    let n = rec.next();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (n, md5_hex(&format!("ok:{nanos}:{n}")))
 }
 
-struct Shared {
-    config: FakeOkConfig,
-    state: Mutex<OkState>,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, OkState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// A running fake OK server (stays up until the test's runtime ends).
-pub struct FakeOk {
-    pub base_url: String,
-    shared: Arc<Shared>,
-}
+/// A running fake OK server: requests are counted as "authorize", "token" and "api".
+pub type FakeOk = Fake<OkState>;
 
 impl FakeOk {
     pub async fn start(config: FakeOkConfig) -> FakeOk {
-        let state = OkState {
-            behaviour: OkBehaviour::Normal,
-            user: config.user.clone(),
-            last_authorize_scope: None,
-            last_api_params: None,
-            calls: HashMap::new(),
-            codes: HashMap::new(),
-            tokens: HashMap::new(),
+        let own = OkState {
             refresh_tokens: HashMap::new(),
-            counter: 0,
         };
-        let shared = Arc::new(Shared {
-            config,
-            state: Mutex::new(state),
-        });
-        let app = Router::new()
+        let routes = Router::new()
             .route("/oauth/authorize", get(authorize))
             .route("/oauth/token.do", post(token))
             .route("/fb.do", get(api).post(api))
             .route(
                 "/api/users/getCurrentUser",
                 get(api_get_current_user).post(api_get_current_user),
-            )
-            .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake OK on 127.0.0.1:0");
-        let addr = listener.local_addr().expect("fake OK local address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeOk {
-            base_url: format!("http://{addr}"),
-            shared,
-        }
+            );
+        let (behaviour, person) = (OkBehaviour::Normal, config.user.clone());
+        Fake::serve(bind().await, config, behaviour, person, own, routes)
     }
 
     pub fn authorize_url(&self) -> String {
@@ -243,52 +182,32 @@ impl FakeOk {
     pub fn api_url(&self) -> String {
         format!("{}/fb.do", self.base_url)
     }
-
-    pub fn set_behaviour(&self, b: OkBehaviour) {
-        self.shared.lock().behaviour = b;
-    }
-
-    /// Who "logs in" at the next authorize.
-    pub fn set_user(&self, u: OkUser) {
-        self.shared.lock().user = u;
-    }
-
-    /// Raw `scope` parameter of the last authorize request (None if absent or no request yet).
-    pub fn last_authorize_scope(&self) -> Option<String> {
-        self.shared.lock().last_authorize_scope.clone()
-    }
-
-    /// Parameters (query then form body) of the last fb.do call.
-    pub fn last_api_params(&self) -> Option<Vec<(String, String)>> {
-        self.shared.lock().last_api_params.clone()
-    }
-
-    /// Number of requests seen by "authorize" | "token" | "api" (0 for anything else).
-    pub fn calls(&self, endpoint: &str) -> usize {
-        self.shared.lock().calls.get(endpoint).copied().unwrap_or(0)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Request helpers
 
 fn html_page(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1><p>{message}</p></body></html>"
-    );
-    (status, Html(body)).into_response()
+    wire::html_page(status, title, &format!("<h1>{title}</h1><p>{message}</p>"))
+}
+
+/// OK's page when it fails with `status`.
+fn failure_page(status: StatusCode) -> Response {
+    let message = match status {
+        StatusCode::INTERNAL_SERVER_ERROR => "Произошла ошибка. Попробуйте позже.",
+        StatusCode::BAD_GATEWAY => "The server returned an invalid or incomplete response.",
+        _ => "",
+    };
+    html_page(status, &status.to_string(), message)
 }
 
 // ---------------------------------------------------------------------------------------------
 // GET /oauth/authorize
 
-async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
-    let params = collect_params(query.as_deref(), &HeaderMap::new(), &[]);
+async fn authorize(State(sh): State<Arc<Shared>>, Query(params): Query) -> Response {
     let cfg = &sh.config;
     let mut st = sh.lock();
-    st.bump("authorize");
-    st.last_authorize_scope = param(&params, "scope").map(str::to_owned);
+    st.rec.record("authorize", &params);
 
     // Every problem here is a 400 page: OK never redirects to an unverified redirect_uri.
     if param(&params, "client_id") != Some(cfg.app_id.as_str()) {
@@ -319,16 +238,12 @@ async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> 
         Some(s) if !s.is_empty() => s,
         _ => return html_page(StatusCode::BAD_REQUEST, "Ошибка", "Missing state"),
     };
-    let Ok(mut target) = Url::parse(redirect_uri) else {
+    let Ok(target) = Url::parse(redirect_uri) else {
         return html_page(StatusCode::BAD_REQUEST, "Ошибка", "Invalid redirect_uri");
     };
 
     if st.behaviour == OkBehaviour::Deny {
-        target
-            .query_pairs_mut()
-            .append_pair("error", "access_denied")
-            .append_pair("state", state);
-        return redirect(&target);
+        return redirect_with(&target, &[("error", "access_denied")], Some(state));
     }
 
     // Quirk: OK separates scopes with ';' (and only ';').
@@ -338,20 +253,16 @@ async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> 
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    let (n, hex) = st.fresh();
+    let (n, hex) = fresh(&mut st.rec);
     let code = format!("okc{n}{}", &hex[..24]);
     let issued = IssuedCode {
         client_id: cfg.app_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         scopes,
-        user: st.user.clone(),
+        user: st.person.clone(),
     };
     st.codes.insert(code.clone(), issued);
-    target
-        .query_pairs_mut()
-        .append_pair("code", &code)
-        .append_pair("state", state);
-    redirect(&target)
+    redirect_with(&target, &[("code", &code)], Some(state))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,39 +279,11 @@ fn token_error(error: &str, description: &str) -> Response {
         .into_response()
 }
 
-async fn token(
-    State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
-    let behaviour = {
-        let mut st = sh.lock();
-        st.bump("token");
-        st.behaviour.clone()
-    };
-    match behaviour {
-        OkBehaviour::TokenHttp500 => {
-            return html_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "500 Internal Server Error",
-                "Произошла ошибка. Попробуйте позже.",
-            );
-        }
-        OkBehaviour::TokenMalformedJson => {
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
-                "{\"access_token\": ",
-            )
-                .into_response();
-        }
-        OkBehaviour::TokenHang => {
-            hang().await;
-            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout", "");
-        }
-        _ => {}
+async fn token(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming) -> Response {
+    let behaviour = sh.seen("token", None);
+    let json = "application/json;charset=utf-8";
+    if let Some(failure) = failing_token(&behaviour, failure_page, json).await {
+        return failure;
     }
 
     let cfg = &sh.config;
@@ -433,7 +316,7 @@ async fn token(
         let Some(grant) = st.refresh_tokens.get(refresh).cloned() else {
             return token_error("invalid_grant", "Invalid or expired refresh_token");
         };
-        let (n, hex) = st.fresh();
+        let (n, hex) = fresh(&mut st.rec);
         let access_token = format!("tkn.-{n}_{}", &hex[..26]);
         st.tokens.insert(access_token.clone(), grant);
         return (
@@ -465,7 +348,7 @@ async fn token(
         user: issued.user,
         scope_has_get_email: issued.scopes.iter().any(|s| s == "GET_EMAIL"),
     };
-    let (n, hex) = st.fresh();
+    let (n, hex) = fresh(&mut st.rec);
     let access_token = format!("tkn.-{n}_{}", &hex[..26]);
     let refresh_token = format!("rfr.-{n}_{}", &hex[6..]);
     st.tokens.insert(access_token.clone(), grant.clone());
@@ -522,51 +405,21 @@ fn api_error(code: u32) -> Response {
         .into_response()
 }
 
-async fn api(
-    State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
+async fn api(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming) -> Response {
     api_common(sh, params, None).await
 }
 
 async fn api_get_current_user(
     State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    Incoming { params, .. }: Incoming,
 ) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
     api_common(sh, params, Some("users.getCurrentUser")).await
 }
 
-async fn api_common(
-    sh: Arc<Shared>,
-    params: Vec<(String, String)>,
-    implied_method: Option<&str>,
-) -> Response {
-    let behaviour = {
-        let mut st = sh.lock();
-        st.bump("api");
-        st.last_api_params = Some(params.clone());
-        st.behaviour.clone()
-    };
-    match behaviour {
-        OkBehaviour::ApiError(n) => return api_error(n),
-        OkBehaviour::ApiHttp502 => {
-            return html_page(
-                StatusCode::BAD_GATEWAY,
-                "502 Bad Gateway",
-                "The server returned an invalid or incomplete response.",
-            );
-        }
-        OkBehaviour::ApiHang => {
-            hang().await;
-            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout", "");
-        }
-        _ => {}
+async fn api_common(sh: Arc<Shared>, params: Params, implied_method: Option<&str>) -> Response {
+    let behaviour = sh.seen("api", Some(&params));
+    if let Some(failure) = failing_api(&behaviour, failure_page, api_error).await {
+        return failure;
     }
 
     let cfg = &sh.config;
@@ -576,7 +429,7 @@ async fn api_common(
     let Some(access_token) = param(&params, "access_token") else {
         return api_error(102);
     };
-    let Some(grant) = sh.lock().tokens.get(access_token).cloned() else {
+    let Some(grant) = sh.grant_for(Some(access_token)) else {
         return api_error(102);
     };
     let expected = sign_params(&params, &session_secret_key(access_token, &cfg.secret_key));

@@ -5,20 +5,20 @@
 //! the `v` parameter, and API errors come as `{"error":{...}}` with HTTP 200.
 //!
 //! The authorize endpoint plays the person consenting: it answers with a 302 straight away.
-#![allow(dead_code)]
 
-use super::fake_http::{collect_params, hang, param, redirect};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use url::Url;
+
+use super::classic::{ClassicBehaviour, failing_api, failing_token};
+use super::wire::{self, Incoming, Query, param, redirect_with};
+use super::{Fake, HEX, TOKEN_ALPHABET, bind};
 
 /// The person who "logs in" at the fake's authorize endpoint.
 #[derive(Clone, Debug)]
@@ -71,25 +71,14 @@ impl FakeVkConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum VkBehaviour {
-    Normal,
-    /// The person refuses at the consent page.
-    Deny,
-    TokenHttp500,
-    TokenMalformedJson,
-    TokenHang,
-    /// users.get answers `{"error":{"error_code":n,...}}` (HTTP 200).
-    ApiError(u32),
-    ApiHttp502,
-    ApiHang,
-}
+/// What the fake VK does wrong (or, for `Normal`, right) from now on.
+pub type VkBehaviour = ClassicBehaviour;
 
 /// The `email` access right as a bit of the numeric scope mask.
 const EMAIL_SCOPE_BIT: u64 = 1 << 22;
 
 #[derive(Clone, Debug)]
-struct IssuedCode {
+pub struct IssuedCode {
     client_id: String,
     redirect_uri: String,
     email_granted: bool,
@@ -97,85 +86,26 @@ struct IssuedCode {
 }
 
 #[derive(Clone, Debug)]
-struct IssuedToken {
+pub struct IssuedToken {
     user: VkUser,
 }
 
-struct VkState {
-    behaviour: VkBehaviour,
-    user: VkUser,
-    last_authorize_scope: Option<String>,
-    last_api_params: Option<Vec<(String, String)>>,
-    calls: HashMap<&'static str, usize>,
-    codes: HashMap<String, IssuedCode>,
-    tokens: HashMap<String, IssuedToken>,
-    counter: u64,
-}
+/// VK keeps nothing beyond its codes and tokens.
+pub struct VkState;
 
-impl VkState {
-    fn bump(&mut self, endpoint: &'static str) {
-        *self.calls.entry(endpoint).or_insert(0) += 1;
-    }
+upstream!(VkState: FakeVkConfig, VkBehaviour, VkUser, IssuedCode, IssuedToken);
 
-    /// A fresh random-looking token-ish string; unique within this fake.
-    fn fresh(&mut self, alphabet: &[u8], len: usize) -> String {
-        self.counter += 1;
-        super::fake_http::random_string(self.counter, alphabet, len)
-    }
-}
-
-const CODE_ALPHABET: &[u8] = b"0123456789abcdef";
-const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-struct Shared {
-    config: FakeVkConfig,
-    state: Mutex<VkState>,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, VkState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// A running fake VK server (stays up until the test's runtime ends).
-pub struct FakeVk {
-    pub base_url: String,
-    shared: Arc<Shared>,
-}
+/// A running fake VK server: requests are counted as "authorize", "token" and "api".
+pub type FakeVk = Fake<VkState>;
 
 impl FakeVk {
     pub async fn start(config: FakeVkConfig) -> FakeVk {
-        let state = VkState {
-            behaviour: VkBehaviour::Normal,
-            user: config.user.clone(),
-            last_authorize_scope: None,
-            last_api_params: None,
-            calls: HashMap::new(),
-            codes: HashMap::new(),
-            tokens: HashMap::new(),
-            counter: 0,
-        };
-        let shared = Arc::new(Shared {
-            config,
-            state: Mutex::new(state),
-        });
-        let app = Router::new()
+        let routes = Router::new()
             .route("/authorize", get(authorize))
             .route("/access_token", get(access_token).post(access_token))
-            .route("/method/users.get", get(users_get).post(users_get))
-            .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake VK on 127.0.0.1:0");
-        let addr = listener.local_addr().expect("fake VK local address");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeVk {
-            base_url: format!("http://{addr}"),
-            shared,
-        }
+            .route("/method/users.get", get(users_get).post(users_get));
+        let (behaviour, person) = (VkBehaviour::Normal, config.user.clone());
+        Fake::serve(bind().await, config, behaviour, person, VkState, routes)
     }
 
     pub fn authorize_url(&self) -> String {
@@ -189,41 +119,18 @@ impl FakeVk {
     pub fn users_get_url(&self) -> String {
         format!("{}/method/users.get", self.base_url)
     }
-
-    pub fn set_behaviour(&self, b: VkBehaviour) {
-        self.shared.lock().behaviour = b;
-    }
-
-    /// Who "logs in" at the next authorize.
-    pub fn set_user(&self, u: VkUser) {
-        self.shared.lock().user = u;
-    }
-
-    /// Raw `scope` parameter of the last authorize request (None if absent or no request yet).
-    pub fn last_authorize_scope(&self) -> Option<String> {
-        self.shared.lock().last_authorize_scope.clone()
-    }
-
-    /// Parameters (query then form body) of the last users.get call.
-    pub fn last_api_params(&self) -> Option<Vec<(String, String)>> {
-        self.shared.lock().last_api_params.clone()
-    }
-
-    /// Number of requests seen by "authorize" | "token" | "api" (0 for anything else).
-    pub fn calls(&self, endpoint: &str) -> usize {
-        self.shared.lock().calls.get(endpoint).copied().unwrap_or(0)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Request helpers
 
 fn html_page(status: StatusCode, body: &str) -> Response {
-    let page = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>VK</title></head>\
-         <body><pre>{body}</pre></body></html>"
-    );
-    (status, Html(page)).into_response()
+    wire::html_page(status, "VK", &format!("<pre>{body}</pre>"))
+}
+
+/// VK's page when it fails with `status`.
+fn failure_page(status: StatusCode) -> Response {
+    html_page(status, &status.to_string())
 }
 
 /// VK shows authorize errors as a page whose text is a JSON error object.
@@ -245,12 +152,10 @@ fn scope_has_email(scope: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // GET /authorize
 
-async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
-    let params = collect_params(query.as_deref(), &HeaderMap::new(), &[]);
+async fn authorize(State(sh): State<Arc<Shared>>, Query(params): Query) -> Response {
     let cfg = &sh.config;
     let mut st = sh.lock();
-    st.bump("authorize");
-    st.last_authorize_scope = param(&params, "scope").map(str::to_owned);
+    st.rec.record("authorize", &params);
 
     // Every problem here is a 400 page: VK never redirects to an unverified redirect_uri.
     if param(&params, "client_id") != Some(cfg.client_id.as_str()) {
@@ -268,41 +173,30 @@ async fn authorize(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery) -> 
     if param(&params, "response_type") != Some("code") {
         return authorize_error("unsupported_response_type", "response_type is incorrect");
     }
-    let Ok(mut target) = Url::parse(redirect_uri) else {
+    let Ok(target) = Url::parse(redirect_uri) else {
         return authorize_error("invalid_request", "redirect_uri is incorrect");
     };
     let state = param(&params, "state");
 
     if st.behaviour == VkBehaviour::Deny {
-        {
-            let mut q = target.query_pairs_mut();
-            q.append_pair("error", "access_denied")
-                .append_pair("error_reason", "user_denied")
-                .append_pair("error_description", "User denied your request");
-            if let Some(s) = state {
-                q.append_pair("state", s);
-            }
-        }
-        return redirect(&target);
+        let denial = [
+            ("error", "access_denied"),
+            ("error_reason", "user_denied"),
+            ("error_description", "User denied your request"),
+        ];
+        return redirect_with(&target, &denial, state);
     }
 
     let email_granted = param(&params, "scope").is_some_and(scope_has_email);
-    let code = st.fresh(CODE_ALPHABET, 18);
+    let code = st.rec.fresh(HEX, 18);
     let issued = IssuedCode {
         client_id: cfg.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         email_granted,
-        user: st.user.clone(),
+        user: st.person.clone(),
     };
     st.codes.insert(code.clone(), issued);
-    {
-        let mut q = target.query_pairs_mut();
-        q.append_pair("code", &code);
-        if let Some(s) = state {
-            q.append_pair("state", s);
-        }
-    }
-    redirect(&target)
+    redirect_with(&target, &[("code", &code)], state)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,36 +212,12 @@ fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 async fn access_token(
     State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    Incoming { params, .. }: Incoming,
 ) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
-    let behaviour = {
-        let mut st = sh.lock();
-        st.bump("token");
-        st.behaviour.clone()
-    };
-    match behaviour {
-        VkBehaviour::TokenHttp500 => {
-            return html_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "500 Internal Server Error",
-            );
-        }
-        VkBehaviour::TokenMalformedJson => {
-            return (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-                "{\"access_token\": ",
-            )
-                .into_response();
-        }
-        VkBehaviour::TokenHang => {
-            hang().await;
-            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout");
-        }
-        _ => {}
+    let behaviour = sh.seen("token", None);
+    let json = "application/json; charset=utf-8";
+    if let Some(failure) = failing_token(&behaviour, failure_page, json).await {
+        return failure;
     }
 
     let cfg = &sh.config;
@@ -389,7 +259,7 @@ async fn access_token(
     {
         return invalid_grant();
     }
-    let token = format!("vk1.a.{}", st.fresh(TOKEN_ALPHABET, 120));
+    let token = format!("vk1.a.{}", st.rec.fresh(TOKEN_ALPHABET, 120));
     st.tokens.insert(
         token.clone(),
         IssuedToken {
@@ -467,32 +337,14 @@ fn valid_version(v: &str) -> bool {
     }
 }
 
-async fn users_get(
-    State(sh): State<Arc<Shared>>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let params = collect_params(query.as_deref(), &headers, &body);
-    let behaviour = {
-        let mut st = sh.lock();
-        st.bump("api");
-        st.last_api_params = Some(params.clone());
-        st.behaviour.clone()
-    };
-    match behaviour {
-        VkBehaviour::ApiError(n) => return api_error(n, &params),
-        VkBehaviour::ApiHttp502 => {
-            return html_page(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
-        }
-        VkBehaviour::ApiHang => {
-            hang().await;
-            return html_page(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout");
-        }
-        _ => {}
+async fn users_get(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming) -> Response {
+    let behaviour = sh.seen("api", Some(&params));
+    let error = |code| api_error(code, &params);
+    if let Some(failure) = failing_api(&behaviour, failure_page, error).await {
+        return failure;
     }
 
-    let grant = param(&params, "access_token").and_then(|t| sh.lock().tokens.get(t).cloned());
+    let grant = sh.grant_for(param(&params, "access_token"));
     let Some(grant) = grant else {
         return api_error(5, &params);
     };

@@ -1,56 +1,17 @@
-//! Self-test of the fake OK and VK upstreams: they must reject what the real networks reject,
-//! so that a gateway test passing against them means something.
-
-#[path = "support/fake_http.rs"]
-mod fake_http;
-#[path = "support/fake_ok.rs"]
-mod fake_ok;
-#[path = "support/fake_vk.rs"]
-mod fake_vk;
+//! The fake OK: it must reject what the real OK rejects, the way OK does.
 
 use std::time::Duration;
 
-use fake_ok::{FakeOk, FakeOkConfig, OkBehaviour, OkUser};
-use fake_vk::{FakeVk, FakeVkConfig, VkBehaviour, VkUser};
+use crate::support::fakes::ok::{self as fake_ok, FakeOk, FakeOkConfig, OkBehaviour, OkUser};
+use crate::support::{jarless, location_url, param};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use url::Url;
 
 const OK_REDIRECT: &str = "http://127.0.0.1:9/callback/ok";
-const VK_REDIRECT: &str = "http://127.0.0.1:9/callback/vk";
-
-/// A "browser" that does not follow redirects. reqwest is built with
-/// `rustls-tls-webpki-roots-no-provider`, so even a plain-http client needs a process-wide
-/// rustls crypto provider (the gateway uses aws-lc-rs); installing it twice is harmless.
-fn browser() -> reqwest::Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(resp: &reqwest::Response) -> Url {
-    let loc = resp
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .expect("Location header")
-        .to_str()
-        .unwrap();
-    Url::parse(loc).unwrap()
-}
-
-fn qp(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
-// ------------------------------------------------------------------------------------------ OK
 
 async fn ok_code(ok: &FakeOk, scope: &str) -> String {
     let cfg = FakeOkConfig::new(OK_REDIRECT);
-    let resp = browser()
+    let resp = jarless()
         .get(ok.authorize_url())
         .query(&[
             ("client_id", cfg.app_id.as_str()),
@@ -64,16 +25,16 @@ async fn ok_code(ok: &FakeOk, scope: &str) -> String {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
+    let loc = location_url(&resp);
     assert_eq!(loc.as_str().split('?').next(), Some(OK_REDIRECT));
-    assert_eq!(qp(&loc, "state").as_deref(), Some("st-42"));
-    qp(&loc, "code").expect("code in redirect")
+    assert_eq!(param(&loc, "state").as_deref(), Some("st-42"));
+    param(&loc, "code").expect("code in redirect")
 }
 
 /// Token request as a form body.
 async fn ok_token(ok: &FakeOk, code: &str, secret: &str) -> (StatusCode, Value) {
     let cfg = FakeOkConfig::new(OK_REDIRECT);
-    let resp = browser()
+    let resp = jarless()
         .post(ok.token_url())
         .form(&[
             ("code", code),
@@ -117,7 +78,7 @@ async fn ok_api(
         .unwrap_or_else(|| fake_ok::sign_params(&params, &secret));
     params.push(("access_token".into(), token.into()));
     params.push(("sig".into(), sig));
-    let resp = browser()
+    let resp = jarless()
         .get(ok.api_url())
         .query(&params)
         .send()
@@ -191,7 +152,7 @@ async fn ok_full_login_returns_sample_user() {
     let ok = FakeOk::start(FakeOkConfig::new(OK_REDIRECT)).await;
     let code = ok_code(&ok, "VALUABLE_ACCESS;GET_EMAIL").await;
     assert_eq!(
-        ok.last_authorize_scope().as_deref(),
+        ok.last_param("authorize", "scope").as_deref(),
         Some("VALUABLE_ACCESS;GET_EMAIL")
     );
     let (status, tok) = ok_token(&ok, &code, "0F1E2D3C4B5A69788796A5B4").await;
@@ -221,7 +182,7 @@ async fn ok_full_login_returns_sample_user() {
     let mut keys: Vec<&String> = me.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, ["email", "name", "uid"]);
-    let last = ok.last_api_params().unwrap();
+    let last = ok.last_params("api").unwrap();
     assert!(last.contains(&("fields".to_owned(), "NAME,Email".to_owned())));
     assert!(last.contains(&("access_token".to_owned(), token.to_owned())));
 
@@ -233,7 +194,7 @@ async fn ok_full_login_returns_sample_user() {
     ];
     form.push(("sig", fake_ok::sign_params(&form, &secret)));
     form.push(("access_token", token.to_owned()));
-    let me: Value = browser()
+    let me: Value = jarless()
         .post(ok.api_url())
         .form(&form)
         .send()
@@ -260,7 +221,7 @@ async fn ok_token_rejects_wrong_secret_and_reused_code_at_http_200() {
     assert!(body.get("access_token").is_none());
 
     // The same code still works (parameters in the query string this time)...
-    let resp = browser()
+    let resp = jarless()
         .post(ok.token_url())
         .query(&[
             ("code", code.as_str()),
@@ -282,7 +243,7 @@ async fn ok_token_rejects_wrong_secret_and_reused_code_at_http_200() {
 
     // Redirect mismatch and wrong grant type.
     let code = ok_code(&ok, "VALUABLE_ACCESS").await;
-    let body: Value = browser()
+    let body: Value = jarless()
         .post(ok.token_url())
         .form(&[
             ("code", code.as_str()),
@@ -298,7 +259,7 @@ async fn ok_token_rejects_wrong_secret_and_reused_code_at_http_200() {
         .await
         .unwrap();
     assert_eq!(body["error"], "invalid_grant");
-    let body: Value = browser()
+    let body: Value = jarless()
         .post(ok.token_url())
         .form(&[("grant_type", "password"), ("client_id", "512000000001")])
         .send()
@@ -329,7 +290,7 @@ async fn ok_fb_do_rejects_bad_sig_key_token_and_method_at_http_200() {
     let bad_sig = fake_ok::sign_params(&params, "0F1E2D3C4B5A69788796A5B4");
     params.push(("sig", &bad_sig));
     params.push(("access_token", &token));
-    let body: Value = browser()
+    let body: Value = jarless()
         .get(ok.api_url())
         .query(&params)
         .send()
@@ -374,7 +335,7 @@ async fn ok_email_needs_app_permission_and_semicolon_scope() {
 
     // A user without email: no email, has_email false.
     let ok = FakeOk::start(FakeOkConfig::new(OK_REDIRECT)).await;
-    ok.set_user(OkUser {
+    ok.set_person(OkUser {
         email: None,
         gender: None,
         ..OkUser::sample()
@@ -411,7 +372,7 @@ async fn ok_authorize_never_redirects_to_unregistered_uri_and_denies() {
         ],
     ];
     for query in attempts {
-        let resp = browser()
+        let resp = jarless()
             .get(ok.authorize_url())
             .query(query)
             .send()
@@ -422,7 +383,7 @@ async fn ok_authorize_never_redirects_to_unregistered_uri_and_denies() {
     }
 
     ok.set_behaviour(OkBehaviour::Deny);
-    let resp = browser()
+    let resp = jarless()
         .get(ok.authorize_url())
         .query(&[
             ("client_id", "512000000001"),
@@ -435,14 +396,14 @@ async fn ok_authorize_never_redirects_to_unregistered_uri_and_denies() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
-    assert_eq!(qp(&loc, "error").as_deref(), Some("access_denied"));
-    assert_eq!(qp(&loc, "state").as_deref(), Some("st-9"));
-    assert!(qp(&loc, "code").is_none());
+    let loc = location_url(&resp);
+    assert_eq!(param(&loc, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("st-9"));
+    assert!(param(&loc, "code").is_none());
 
     // A registered redirect_uri with a query gets the code appended with '&'.
     let ok = FakeOk::start(FakeOkConfig::new("http://127.0.0.1:9/cb?tenant=a")).await;
-    let resp = browser()
+    let resp = jarless()
         .get(ok.authorize_url())
         .query(&[
             ("client_id", "512000000001"),
@@ -453,9 +414,9 @@ async fn ok_authorize_never_redirects_to_unregistered_uri_and_denies() {
         .send()
         .await
         .unwrap();
-    let loc = location(&resp);
-    assert_eq!(qp(&loc, "tenant").as_deref(), Some("a"));
-    assert!(qp(&loc, "code").is_some());
+    let loc = location_url(&resp);
+    assert_eq!(param(&loc, "tenant").as_deref(), Some("a"));
+    assert!(param(&loc, "code").is_some());
 }
 
 #[tokio::test]
@@ -470,7 +431,7 @@ async fn ok_failure_behaviours() {
     assert_eq!(body["error_msg"], "PERMISSION_DENIED : Permission denied");
 
     ok.set_behaviour(OkBehaviour::ApiHttp502);
-    let resp = browser().get(ok.api_url()).send().await.unwrap();
+    let resp = jarless().get(ok.api_url()).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
 
     ok.set_behaviour(OkBehaviour::Normal);
@@ -487,7 +448,7 @@ async fn ok_failure_behaviours() {
 }
 
 async fn ok_token_raw(ok: &FakeOk, code: &str) -> reqwest::Response {
-    browser()
+    jarless()
         .post(ok.token_url())
         .form(&[
             ("code", code),
@@ -499,229 +460,4 @@ async fn ok_token_raw(ok: &FakeOk, code: &str) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-// ------------------------------------------------------------------------------------------ VK
-
-async fn vk_code(vk: &FakeVk, scope: &str) -> String {
-    let resp = browser()
-        .get(vk.authorize_url())
-        .query(&[
-            ("client_id", "51234567"),
-            ("redirect_uri", VK_REDIRECT),
-            ("response_type", "code"),
-            ("scope", scope),
-            ("state", "vk-st"),
-            ("display", "page"),
-            ("v", "5.199"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
-    assert_eq!(qp(&loc, "state").as_deref(), Some("vk-st"));
-    qp(&loc, "code").expect("code in redirect")
-}
-
-async fn vk_token(vk: &FakeVk, code: &str, secret: &str) -> (StatusCode, Value) {
-    let resp = browser()
-        .get(vk.token_url())
-        .query(&[
-            ("client_id", "51234567"),
-            ("client_secret", secret),
-            ("redirect_uri", VK_REDIRECT),
-            ("code", code),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (resp.status(), resp.json().await.unwrap())
-}
-
-async fn vk_users_get(vk: &FakeVk, params: &[(&str, &str)]) -> (StatusCode, Value) {
-    let resp = browser()
-        .get(vk.users_get_url())
-        .query(params)
-        .send()
-        .await
-        .unwrap();
-    (resp.status(), resp.json().await.unwrap())
-}
-
-#[tokio::test]
-async fn vk_full_login_returns_sample_user_and_email_from_token() {
-    let vk = FakeVk::start(FakeVkConfig::new(VK_REDIRECT)).await;
-    let code = vk_code(&vk, "email,offline").await;
-    assert_eq!(vk.last_authorize_scope().as_deref(), Some("email,offline"));
-    let (status, tok) = vk_token(&vk, &code, "vk-secret-Zx81").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(tok["user_id"], json!(1234567u64), "user_id is a number");
-    assert_eq!(tok["expires_in"], json!(86400));
-    assert_eq!(tok["email"], "maria@example.ru");
-    let token = tok["access_token"].as_str().unwrap();
-
-    let (status, body) = vk_users_get(
-        &vk,
-        &[
-            ("user_ids", "1234567"),
-            ("fields", "photo_200,sex,bdate,screen_name"),
-            ("access_token", token),
-            ("v", "5.199"),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let u = &body["response"][0];
-    let s = VkUser::sample();
-    assert_eq!(u["id"], json!(s.id));
-    assert_eq!(u["first_name"], "Мария");
-    assert_eq!(u["last_name"], "Иванова");
-    assert_eq!(u["photo_200"], "https://sun9-1.userapi.com/sample.jpg");
-    assert_eq!(u["sex"], 1);
-    assert_eq!(u["bdate"], "7.11.1993");
-    assert_eq!(u["screen_name"], "maria");
-    assert!(u.get("email").is_none(), "never an email in users.get");
-
-    // Without `fields`: only the basics. POST form works too.
-    let body: Value = browser()
-        .post(vk.users_get_url())
-        .form(&[("access_token", token), ("v", "5.199")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let u = &body["response"][0];
-    assert!(u.get("photo_200").is_none() && u.get("sex").is_none());
-    assert_eq!(u["is_closed"], false);
-    let last = vk.last_api_params().unwrap();
-    assert!(last.contains(&("v".to_owned(), "5.199".to_owned())));
-    assert_eq!(
-        (vk.calls("authorize"), vk.calls("token"), vk.calls("api")),
-        (1, 1, 2)
-    );
-
-    // Without the email scope: no email in the token answer.
-    let code = vk_code(&vk, "offline").await;
-    let (_, tok) = vk_token(&vk, &code, "vk-secret-Zx81").await;
-    assert!(tok["access_token"].is_string());
-    assert!(tok.get("email").is_none(), "{tok}");
-}
-
-#[tokio::test]
-async fn vk_token_rejects_wrong_secret_and_reused_code_with_401() {
-    let vk = FakeVk::start(FakeVkConfig::new(VK_REDIRECT)).await;
-    let code = vk_code(&vk, "email").await;
-
-    let (status, body) = vk_token(&vk, &code, "wrong").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        body,
-        json!({"error":"invalid_client","error_description":"client_secret is incorrect"})
-    );
-
-    let (status, _) = vk_token(&vk, &code, "vk-secret-Zx81").await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = vk_token(&vk, &code, "vk-secret-Zx81").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        body,
-        json!({"error":"invalid_grant","error_description":"Code is invalid or expired."})
-    );
-
-    // redirect_uri mismatch.
-    let code = vk_code(&vk, "email").await;
-    let resp = browser()
-        .post(vk.token_url())
-        .form(&[
-            ("client_id", "51234567"),
-            ("client_secret", "vk-secret-Zx81"),
-            ("redirect_uri", "http://127.0.0.1:9/other"),
-            ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_grant");
-}
-
-#[tokio::test]
-async fn vk_users_get_requires_v_and_a_valid_token() {
-    let vk = FakeVk::start(FakeVkConfig::new(VK_REDIRECT)).await;
-    let code = vk_code(&vk, "").await;
-    let (_, tok) = vk_token(&vk, &code, "vk-secret-Zx81").await;
-    let token = tok["access_token"].as_str().unwrap();
-
-    let (status, body) = vk_users_get(&vk, &[("access_token", token)]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["error"]["error_code"], 8);
-    assert_eq!(
-        body["error"]["error_msg"],
-        "Invalid request: v (version) is required or invalid"
-    );
-    assert!(body.get("response").is_none());
-
-    let (status, body) = vk_users_get(&vk, &[("access_token", "bogus"), ("v", "5.199")]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["error"]["error_code"], 5);
-    assert!(!body.to_string().contains("bogus"), "token never echoed");
-
-    vk.set_behaviour(VkBehaviour::ApiError(6));
-    let (status, body) = vk_users_get(&vk, &[("access_token", token), ("v", "5.199")]).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["error"]["error_code"], 6);
-    vk.set_behaviour(VkBehaviour::ApiHttp502);
-    let resp = browser().get(vk.users_get_url()).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
-}
-
-#[tokio::test]
-async fn vk_authorize_never_redirects_to_unregistered_uri_and_denies() {
-    let vk = FakeVk::start(FakeVkConfig::new(VK_REDIRECT)).await;
-    let resp = browser()
-        .get(vk.authorize_url())
-        .query(&[
-            ("client_id", "51234567"),
-            ("redirect_uri", "https://evil.example/cb"),
-            ("response_type", "code"),
-            ("state", "s"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert!(resp.headers().get(reqwest::header::LOCATION).is_none());
-    assert!(
-        resp.text()
-            .await
-            .unwrap()
-            .contains("redirect_uri is incorrect")
-    );
-
-    vk.set_behaviour(VkBehaviour::Deny);
-    let resp = browser()
-        .get(vk.authorize_url())
-        .query(&[
-            ("client_id", "51234567"),
-            ("redirect_uri", VK_REDIRECT),
-            ("response_type", "code"),
-            ("scope", "email"),
-            ("state", "s1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    let loc = location(&resp);
-    assert_eq!(qp(&loc, "error").as_deref(), Some("access_denied"));
-    assert_eq!(qp(&loc, "error_reason").as_deref(), Some("user_denied"));
-    assert_eq!(
-        qp(&loc, "error_description").as_deref(),
-        Some("User denied your request")
-    );
-    assert_eq!(qp(&loc, "state").as_deref(), Some("s1"));
 }
