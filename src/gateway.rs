@@ -50,7 +50,7 @@ impl Gateway {
         config: Config,
         upstream_timeout: Duration,
     ) -> Result<Self, StartError> {
-        let store = store::open(&config.store.url)?;
+        let store = store::open(config.store.url.as_str())?;
         let http = http::client(upstream_timeout)?;
         let sites_http = http::client(BACKCHANNEL_TIMEOUT)?;
         let providers = Registry::build(

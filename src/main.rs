@@ -84,14 +84,7 @@ fn run(config: Config) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         // The scheme only: a Redis URL may hold a password.
-        let store = gateway
-            .config
-            .store
-            .url
-            .split("://")
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let store = gateway.config.store.url.scheme().to_string();
         tracing::info!(
             %listen,
             issuer = gateway.config.server.issuer.as_str(),

@@ -118,14 +118,6 @@ impl StoreUrl {
     }
 }
 
-// Lets `store::open(&config.store.url)` and `url.split(..)` read it as the text it is.
-impl std::ops::Deref for StoreUrl {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
 impl fmt::Debug for StoreUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "StoreUrl(\"{}://[redacted]\")", self.scheme())
@@ -305,6 +297,6 @@ mod tests {
         let shown = format!("{url:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("redis://"), "{shown}");
-        assert_eq!(&*url, "redis://:hunter2@redis.internal:6379/0");
+        assert_eq!(url.as_str(), "redis://:hunter2@redis.internal:6379/0");
     }
 }
