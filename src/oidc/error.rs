@@ -140,7 +140,10 @@ pub enum TokenErrorCode {
     InvalidClient,
     InvalidGrant,
     InvalidScope,
+    UnauthorizedClient,
     UnsupportedGrantType,
+    /// An app launch whose parameters failed a check (socialgate's own code, answered 401).
+    InvalidLaunch,
     ServerError,
     TemporarilyUnavailable,
 }
@@ -152,7 +155,9 @@ impl TokenErrorCode {
             TokenErrorCode::InvalidClient => "invalid_client",
             TokenErrorCode::InvalidGrant => "invalid_grant",
             TokenErrorCode::InvalidScope => "invalid_scope",
+            TokenErrorCode::UnauthorizedClient => "unauthorized_client",
             TokenErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            TokenErrorCode::InvalidLaunch => "invalid_launch",
             TokenErrorCode::ServerError => "server_error",
             TokenErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }

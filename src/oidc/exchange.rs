@@ -135,6 +135,7 @@ async fn redeem_code(
         auth_time: grant.auth_time,
         sid: Some(&grant.sid),
         nonce: request.nonce.as_ref(),
+        launch: None,
     })?;
     if offline || client.refresh_tokens {
         // offline_access outlives the SSO session (OIDC Core §11); a client's

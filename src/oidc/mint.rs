@@ -57,6 +57,8 @@ pub struct Grant<'a> {
     /// The SSO session; `None` for tokens that outlive it (offline_access).
     pub sid: Option<&'a Sid>,
     pub nonce: Option<&'a Nonce>,
+    /// How an app launch opened the app (the id_token's `launch` claim).
+    pub launch: Option<&'a Map<String, Value>>,
 }
 
 /// `sub`: stable per network account, the same on every instance; no state needed to
@@ -168,6 +170,9 @@ impl<'a> Minter<'a> {
         }
         if let Some(nonce) = grant.nonce {
             id.insert("nonce".into(), nonce.as_str().into());
+        }
+        if let Some(launch) = grant.launch {
+            id.insert("launch".into(), Value::Object(launch.clone()));
         }
         let id_token = key
             .sign(&id, ID_TOKEN_TYP)

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod code;
 pub mod error;
 pub mod exchange;
+pub mod launch;
 pub mod login;
 pub mod logout;
 pub mod mint;

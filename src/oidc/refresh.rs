@@ -201,6 +201,7 @@ pub async fn redeem(
         auth_time: grant.of.auth_time,
         sid: grant.of.sid.as_ref(),
         nonce: None,
+        launch: None,
     })?;
     response.refresh_token = Some(tokens.new_token(&grant).await?.into_string());
     Ok(response)

@@ -15,7 +15,8 @@ use super::http::{self, ApiError};
 use super::kind::{Kind, Opening};
 use super::oauth2::{OAuth2Flow, UpstreamToken};
 use super::{
-    CallbackParams, Identity, Provider, ProviderConfig, ProviderName, UpstreamError, UpstreamLogin,
+    CallbackParams, Identity, Launch, LaunchError, Provider, ProviderConfig, ProviderName,
+    UpstreamError, UpstreamLogin,
 };
 
 /// What a network does differently from the descriptor-driven flow. Every hook defaults to
@@ -66,6 +67,15 @@ pub trait Quirks: Send + Sync + 'static {
         identity: Identity,
     ) -> Result<Identity, UpstreamError> {
         Ok(identity)
+    }
+
+    /// Verifies an app launch inside the network (OK's iframe apps); most launch none.
+    async fn verify_launch(
+        &self,
+        _net: &Network,
+        _params: &[(String, String)],
+    ) -> Result<Launch, LaunchError> {
+        Err(LaunchError::Unsupported)
     }
 }
 
@@ -295,5 +305,9 @@ impl<Q: Quirks> Provider for Generic<Q> {
         let profile = self.quirks.profile(&self.net, &token).await?;
         let identity = self.net.identity(&profile)?;
         self.quirks.finish(&self.net, &token, identity).await
+    }
+
+    async fn verify_launch(&self, params: &[(String, String)]) -> Result<Launch, LaunchError> {
+        self.quirks.verify_launch(&self.net, params).await
     }
 }

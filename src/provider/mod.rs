@@ -105,6 +105,28 @@ pub struct CallbackParams {
     pub extra: HashMap<String, String>,
 }
 
+/// A person an app launch vouches for (an app a platform opened with signed parameters, such
+/// as OK's iframe apps), and how the app was opened.
+pub struct Launch {
+    pub identity: Identity,
+    /// The platform's launch context for the site (OK: `refplace`, `custom_args`, `mob`, …);
+    /// never a session key or signature.
+    pub context: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Why an app launch was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("this network does not launch apps")]
+    Unsupported,
+    /// One of the launch's checks failed; the text says which.
+    #[error("{0}")]
+    Invalid(String),
+    /// The network could not confirm the launch's session.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+}
+
 /// One network's protocol. A descriptor-driven implementation covers plain OAuth 2.0 and
 /// OpenID Connect; quirky networks get a module of their own.
 #[async_trait]
@@ -121,6 +143,10 @@ pub trait Provider: Send + Sync {
         login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
     ) -> Result<Identity, UpstreamError>;
+    /// Verifies the parameters the network launched an app with; most networks launch none.
+    async fn verify_launch(&self, _params: &[(String, String)]) -> Result<Launch, LaunchError> {
+        Err(LaunchError::Unsupported)
+    }
 }
 
 /// A configured provider: its settings plus the code that speaks its protocol.

@@ -134,7 +134,9 @@ impl IntoResponse for TokenEndpointError {
             }
         };
         let status = match code {
-            TokenErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            TokenErrorCode::InvalidClient | TokenErrorCode::InvalidLaunch => {
+                StatusCode::UNAUTHORIZED
+            }
             TokenErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             TokenErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,

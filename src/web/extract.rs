@@ -178,6 +178,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
+/// A form's fields in the order sent, a name given twice kept twice (for checks that must
+/// see exactly what was signed).
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("form fields")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry::<String, String>()? {
+                    pairs.push(pair);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +222,20 @@ mod tests {
             ))
         );
         assert_eq!(parse_basic("Basic !!!"), None);
+    }
+
+    #[test]
+    fn pairs_keep_order_and_repeated_names() {
+        let body = "b=2&a=1&client_id=shop&a=3";
+        let form: WithCredentials<Pairs> = serde_urlencoded::from_str(body).unwrap();
+        assert_eq!(form.client_id.as_deref(), Some("shop"));
+        let names: Vec<(&str, &str)> = form
+            .rest
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(names, [("b", "2"), ("a", "1"), ("a", "3")]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tower_http::cors::{Any, CorsLayer};
 use super::AppState;
 use super::browser::{self, Browser};
 use super::errors::{ApiError, BrowserError, TokenEndpointError, no_store, redirect_with};
-use super::extract::{BearerToken, ClientForm};
+use super::extract::{BearerToken, ClientForm, Pairs};
 use super::pages::{self, Lang, ProviderButton};
 use crate::gateway::Gateway;
 use crate::oidc::authorize::AuthorizeParams;
@@ -25,7 +25,7 @@ use crate::oidc::error::PageError;
 use crate::oidc::exchange::{self, TokenForm, TokenRequest};
 use crate::oidc::login::{self, Authorized};
 use crate::oidc::logout::{LogoutParams, Outcome};
-use crate::oidc::{self as domain, access};
+use crate::oidc::{self as domain, access, launch as launches};
 
 pub fn routes(gw: &Gateway) -> Router<AppState> {
     // What single-page and mobile apps call from their own origin: open to any origin,
@@ -39,6 +39,7 @@ pub fn routes(gw: &Gateway) -> Router<AppState> {
         .route("/jwks", get(jwks))
         .route("/token", post(token))
         .route("/revoke", post(revoke))
+        .route("/launch/{provider}", post(launch))
         .route("/userinfo", get(userinfo).post(userinfo))
         .layer(cors);
     Router::new()
@@ -183,4 +184,16 @@ async fn revoke(
     let client = request.client(&gw.config)?;
     access::revoke(&gw, client, request.form.token.as_deref()).await?;
     Ok((no_store(), Json(json!({}))).into_response())
+}
+
+/// `/launch/{provider}`: the parameters a platform opened the site's app with, verified;
+/// answered like the token endpoint.
+async fn launch(
+    State(gw): State<AppState>,
+    Path(provider): Path<String>,
+    request: ClientForm<Pairs>,
+) -> Result<Response, TokenEndpointError> {
+    let client = request.client(&gw.config)?;
+    let response = launches::launch(&gw, client, &provider, &request.form.0).await?;
+    Ok((no_store(), Json(response)).into_response())
 }

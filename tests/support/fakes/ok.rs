@@ -137,6 +137,8 @@ pub struct IssuedToken {
 
 pub struct OkState {
     refresh_tokens: HashMap<String, IssuedToken>,
+    /// Sessions of apps launched inside OK: session_key → (session_secret_key, person).
+    launches: HashMap<String, (String, OkUser)>,
 }
 
 upstream!(OkState: FakeOkConfig, OkBehaviour, OkUser, IssuedCode, IssuedToken);
@@ -158,6 +160,7 @@ impl FakeOk {
     pub async fn start(config: FakeOkConfig) -> FakeOk {
         let own = OkState {
             refresh_tokens: HashMap::new(),
+            launches: HashMap::new(),
         };
         let routes = Router::new()
             .route("/oauth/authorize", get(authorize))
@@ -182,6 +185,60 @@ impl FakeOk {
     pub fn api_url(&self) -> String {
         format!("{}/fb.do", self.base_url)
     }
+
+    /// OK opens the app inside its iframe for the current person: the parameters it puts in
+    /// the app's URL, with a fresh session, `auth_sig` and `sig` (over every parameter but
+    /// `sig`, with the app's secret key). `extra` adds context (`refplace`, `custom_args`…).
+    pub fn launch(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let cfg = self.config();
+        let (user, session_key, session_secret) = {
+            let mut st = self.shared().lock();
+            let (_, key) = fresh(&mut st.rec);
+            let (_, secret) = fresh(&mut st.rec);
+            let session_key = format!("-s-{key}");
+            let user = st.person.clone();
+            st.launches
+                .insert(session_key.clone(), (secret.clone(), user.clone()));
+            (user, session_key, secret)
+        };
+        let auth_sig = md5_hex(&format!("{}{session_key}{}", user.uid, cfg.secret_key));
+        let mut params: Vec<(String, String)> = [
+            ("api_server", "https://api.ok.ru/"),
+            ("apiconnection", "512000000001_1700000000000"),
+            ("application_key", cfg.public_key.as_str()),
+            ("auth_sig", auth_sig.as_str()),
+            ("authorized", "1"),
+            ("logged_user_id", user.uid.as_str()),
+            ("session_key", session_key.as_str()),
+            ("session_secret_key", session_secret.as_str()),
+            ("web_server", "https://ok.ru"),
+        ]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let sig = launch_sig(&params, &cfg.secret_key);
+        params.push(("sig".to_owned(), sig));
+        params
+    }
+
+    /// OK ends a launch's session (the person left, or it timed out).
+    pub fn end_launch_session(&self, session_key: &str) {
+        self.shared().lock().launches.remove(session_key);
+    }
+}
+
+/// The `sig` of launch parameters: every parameter but `sig` (`session_key` included),
+/// sorted, joined, then the app's secret key.
+pub fn launch_sig<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)], secret_key: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .filter(|(k, _)| *k != "sig")
+        .collect();
+    pairs.sort();
+    let joined: String = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    md5_hex(&format!("{joined}{secret_key}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,13 +483,25 @@ async fn api_common(sh: Arc<Shared>, params: Params, implied_method: Option<&str
     if param(&params, "application_key") != Some(cfg.public_key.as_str()) {
         return api_error(101);
     }
-    let Some(access_token) = param(&params, "access_token") else {
+    // A login's access token, or a launched app's session_key with its own secret.
+    let session = match (
+        param(&params, "access_token"),
+        param(&params, "session_key"),
+    ) {
+        (Some(token), _) => sh.grant_for(Some(token)).map(|grant| {
+            let secret = session_secret_key(token, &cfg.secret_key);
+            (secret, grant.user, grant.scope_has_get_email)
+        }),
+        (None, Some(key)) => sh.lock().launches.get(key).cloned().map(|(secret, user)| {
+            // An app launched inside OK has the permissions its app was granted.
+            (secret, user, true)
+        }),
+        (None, None) => None,
+    };
+    let Some((secret, user, scope_has_get_email)) = session else {
         return api_error(102);
     };
-    let Some(grant) = sh.grant_for(Some(access_token)) else {
-        return api_error(102);
-    };
-    let expected = sign_params(&params, &session_secret_key(access_token, &cfg.secret_key));
+    let expected = sign_params(&params, &secret);
     if param(&params, "sig") != Some(expected.as_str()) {
         return api_error(104);
     }
@@ -441,11 +510,11 @@ async fn api_common(sh: Arc<Shared>, params: Params, implied_method: Option<&str
         return api_error(3);
     }
 
-    let email_allowed = cfg.app_has_get_email && grant.scope_has_get_email;
+    let email_allowed = cfg.app_has_get_email && scope_has_get_email;
     let fields = param(&params, "fields").filter(|f| !f.trim().is_empty());
     (
         StatusCode::OK,
-        Json(user_json(&grant.user, email_allowed, fields)),
+        Json(user_json(&user, email_allowed, fields)),
     )
         .into_response()
 }

@@ -1,0 +1,118 @@
+//! OK.ru (Odnoklassniki): a login that reads the person through the signed
+//! `users.getCurrentUser` on the REST endpoint (errors arrive as HTTP 200 with `error_code`),
+//! and the verification of an app's launch inside OK. Every OK signature is in `signature`.
+
+mod launch;
+pub mod signature;
+
+pub use signature::{session_secret_key, sign};
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::descriptor::ClaimMap;
+use super::generic::{self, Call, Network, Quirks};
+use super::kind::{Kind, KindOption, KindOptions, KindTable, Opening, OptionError};
+use super::oauth2::UpstreamToken;
+use super::{Launch, LaunchError, Provider, ProviderConfig, UpstreamError};
+
+/// OK's kind: the `public_key` option, and the signed profile call.
+pub struct OkKind;
+
+const PUBLIC_KEY: KindOption = KindOption {
+    name: "public_key",
+    aliases: &[],
+    elsewhere: |_, _| "public_key is only used by OK providers".into(),
+};
+
+impl Kind for OkKind {
+    fn options(&self) -> &'static [KindOption] {
+        &[PUBLIC_KEY]
+    }
+
+    fn configure(&self, table: &KindTable<'_>) -> Result<KindOptions, OptionError> {
+        let public_key = table.get(PUBLIC_KEY.name).ok_or_else(|| {
+            table.error(
+                table.key,
+                "missing `public_key` (OK's application key, \"Публичный ключ\")",
+            )
+        })?;
+        Ok(KindOptions::from([(
+            PUBLIC_KEY.name,
+            public_key.value.clone(),
+        )]))
+    }
+
+    fn open(&self, config: &ProviderConfig, at: &Opening<'_>) -> Result<Arc<dyn Provider>, String> {
+        let quirks = Odnoklassniki {
+            public_key: config.option(PUBLIC_KEY.name)?.to_string(),
+            secret_key: config.secret()?.clone(),
+        };
+        generic::open(config, at, quirks)
+    }
+}
+
+/// What OK does beyond the descriptor: its profile call is the signed REST method
+/// `users.getCurrentUser`.
+struct Odnoklassniki {
+    public_key: String,
+    secret_key: SecretString,
+}
+
+/// `users.getCurrentUser`, the profile call of a login and of a launch.
+const GET_CURRENT_USER: &str = "users.getCurrentUser";
+
+impl Odnoklassniki {
+    /// `users.getCurrentUser` in a session — a login's (`access_token`) or a launched app's
+    /// (`session_key`) — signed with that session's secret key, asking for exactly the
+    /// fields the claim map reads. POSTed: the token stays out of URLs and access logs.
+    fn current_user(
+        &self,
+        net: &Network,
+        session: (&str, &str),
+        session_secret: &str,
+    ) -> reqwest::RequestBuilder {
+        let fields = fields(&net.claims);
+        let mut params = vec![
+            ("application_key", self.public_key.as_str()),
+            ("fields", fields.as_str()),
+            ("format", "json"),
+            ("method", GET_CURRENT_USER),
+        ];
+        let sig = sign(params.iter().copied(), session_secret);
+        params.push(("sig", &sig));
+        params.push(session);
+        net.http.post(net.userinfo.clone()).form(&params)
+    }
+}
+
+/// The profile fields to ask for: exactly those the claim map reads.
+fn fields(c: &ClaimMap) -> String {
+    let fields: Vec<&str> = c.paths().map(|(_, path)| path).collect();
+    fields.join(",")
+}
+
+#[async_trait]
+impl Quirks for Odnoklassniki {
+    /// A signed REST call in the person's session.
+    async fn profile(
+        &self,
+        net: &Network,
+        token: &UpstreamToken,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        let access_token = token.access_token.secret();
+        let secret = session_secret_key(access_token, self.secret_key.expose_secret());
+        let request = self.current_user(net, ("access_token", access_token), &secret);
+        net.call(request, Call::Method(GET_CURRENT_USER)).await
+    }
+
+    async fn verify_launch(
+        &self,
+        net: &Network,
+        params: &[(String, String)],
+    ) -> Result<Launch, LaunchError> {
+        launch::verify(self, net, params).await
+    }
+}
