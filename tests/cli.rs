@@ -442,6 +442,38 @@ fn provider_without_client_id_is_refused_at_its_table() {
 }
 
 #[test]
+fn a_table_with_several_problems_reports_the_apps_own_keys_first() {
+    // OK with only its secret: the app id is what the admin forgot first.
+    let text = base_with("public_key = \"CBAFJIICABABABABA\"", "")
+        .replace("app_id = \"512000000001\"\n", "");
+    check_fails(
+        &text,
+        "[providers.ok]",
+        "providers.ok",
+        &["missing `client_id`", "app_id"],
+    );
+    // VK with OK's public_key and no secret: the missing secret first.
+    let text = base_with("client_secret = \"vk-secret-Zx81\"", "public_key = \"X\"");
+    check_fails(
+        &text,
+        "[providers.vk]",
+        "providers.vk",
+        &["missing `client_secret`"],
+    );
+    // Two options of other kinds: issuer before public_key.
+    let text = base_with(
+        "client_secret = \"vk-secret-Zx81\"",
+        "client_secret = \"vk-secret-Zx81\"\npublic_key = \"X\"\nissuer = \"https://example.com\"",
+    );
+    check_fails(
+        &text,
+        "issuer = \"https://example.com\"",
+        "providers.vk.issuer",
+        &["issuer is only for OpenID Connect providers (kind `vk` is not one)"],
+    );
+}
+
+#[test]
 fn unset_environment_variable_is_named_at_the_value_that_uses_it() {
     let var = "SOCIALGATE_CLI_TEST_UNSET_7F3A";
     let text = base_with(

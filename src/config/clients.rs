@@ -53,8 +53,6 @@ pub struct ClientConfig {
     pub refresh_tokens: bool,
 }
 
-// ---- the file's schema, exactly as an admin writes it ----
-
 impl Ctx<'_> {
     /// A URL at a site the gateway sends people or tokens to: absolute, no fragment,
     /// https (http only on loopback, for development).

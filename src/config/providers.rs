@@ -41,7 +41,6 @@ impl Ctx<'_> {
             .map_err(|m| self.err(&format!("{key}.kind"), m))?;
         self.overrides(&key, &mut p, &mut descriptor)?;
         let kind = descriptor.protocol.kind();
-        let options = self.kind_options(&key, &kind_name, &descriptor, given)?;
         let secret = self.secret(
             &self.written(&key, &["client_secret", "secret_key"]),
             p.client_secret.take(),
@@ -53,6 +52,9 @@ impl Ctx<'_> {
         } else {
             (String::new(), None)
         };
+        // After the app's own keys, as before kinds owned their options: an admin who forgot
+        // `client_id` hears of it first.
+        let options = self.kind_options(&key, &kind_name, &descriptor, given)?;
         let endpoints = self.endpoints(&key, &kind_name, kind, &descriptor)?;
         let display_name = p
             .display_name
@@ -184,8 +186,9 @@ impl Ctx<'_> {
                 "missing `client_secret` (OK: secret_key, \"Секретный ключ\"), or `client_secret_file`",
             ));
         }
-        // PKCE alone proves a public client's exchange; a secret goes nowhere it is not needed.
-        Ok((id.0, secret.filter(|_| !public_client)))
+        // A public client's token exchange never sends the secret (the flow leaves it out),
+        // but a kind may still sign with it (OK's calls, Facebook's proof).
+        Ok((id.0, secret))
     }
 
     /// The descriptor's endpoints (with the admin's overrides), each https.

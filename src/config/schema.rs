@@ -86,10 +86,11 @@ pub(super) const KIND_OPTIONS: [&str; 3] = ["public_key", "issuer", "tenant"];
 impl RawProvider {
     /// The kind-owned options the admin wrote, by their canonical names.
     pub fn take_kind_options(&mut self) -> Vec<(&'static str, Env)> {
+        // In the order their errors were always reported.
         [
-            ("public_key", self.public_key.take()),
             ("issuer", self.issuer.take()),
             ("tenant", self.tenant.take()),
+            ("public_key", self.public_key.take()),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))

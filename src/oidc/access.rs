@@ -20,8 +20,7 @@ fn revoked_key(jti: &str) -> String {
 
 /// `/userinfo`: the claims of a valid access token whose session was not logged out and
 /// which was not revoked.
-pub async fn userinfo(gw: &Gateway, bearer: Option<&str>) -> Result<Map<String, Value>, Error> {
-    let token = bearer.ok_or(Error::NoToken)?;
+pub async fn userinfo(gw: &Gateway, token: &str) -> Result<Map<String, Value>, Error> {
     let access = Minter::of(gw)
         .verify_access(token)
         .map_err(|e| Error::InvalidToken(e.to_string()))?;

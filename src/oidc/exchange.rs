@@ -3,7 +3,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -15,17 +14,6 @@ use super::refresh;
 use super::types::{Code, CodeChallenge, CodeVerifier, RefreshToken};
 use crate::config::ClientConfig;
 use crate::gateway::Gateway;
-
-/// `/token`'s form, as sent (the client's credentials are read apart).
-#[derive(Default, Deserialize)]
-pub struct TokenForm {
-    pub grant_type: Option<String>,
-    pub code: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub code_verifier: Option<String>,
-    pub refresh_token: Option<String>,
-    pub scope: Option<String>,
-}
 
 /// A token request the gateway knows how to answer.
 #[derive(Debug)]
@@ -40,34 +28,6 @@ pub enum TokenRequest {
         /// A narrower scope than granted, if asked for (RFC 6749 §6).
         scope: Option<String>,
     },
-}
-
-impl TryFrom<TokenForm> for TokenRequest {
-    type Error = Error;
-
-    fn try_from(form: TokenForm) -> Result<Self, Error> {
-        let missing =
-            |what: &str| Error::token(TokenErrorCode::InvalidRequest, format!("{what} is missing"));
-        let present = |v: Option<String>| v.filter(|v| !v.is_empty());
-        match form.grant_type.as_deref() {
-            Some("authorization_code") => Ok(TokenRequest::AuthorizationCode {
-                code: Code::new(present(form.code).ok_or_else(|| missing("code"))?),
-                redirect_uri: form.redirect_uri,
-                code_verifier: form.code_verifier.map(CodeVerifier::new),
-            }),
-            Some("refresh_token") => Ok(TokenRequest::RefreshToken {
-                refresh_token: RefreshToken::new(
-                    present(form.refresh_token).ok_or_else(|| missing("refresh_token"))?,
-                ),
-                scope: form.scope,
-            }),
-            None => Err(missing("grant_type")),
-            Some(_) => Err(Error::token(
-                TokenErrorCode::UnsupportedGrantType,
-                "only authorization_code and refresh_token are supported",
-            )),
-        }
-    }
 }
 
 /// The token endpoint, for an authenticated client.
@@ -190,52 +150,6 @@ fn check_pkce(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn form(grant_type: &str) -> TokenForm {
-        TokenForm {
-            grant_type: Some(grant_type.into()),
-            ..TokenForm::default()
-        }
-    }
-
-    fn refused(form: TokenForm) -> (TokenErrorCode, String) {
-        match TokenRequest::try_from(form) {
-            Err(Error::Token(code, description)) => (code, description),
-            other => panic!("not a token error: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn grants_are_parsed_at_the_edge() {
-        assert_eq!(
-            refused(TokenForm::default()),
-            (
-                TokenErrorCode::InvalidRequest,
-                "grant_type is missing".into()
-            )
-        );
-        assert_eq!(
-            refused(form("password")).0,
-            TokenErrorCode::UnsupportedGrantType
-        );
-        assert_eq!(
-            refused(form("authorization_code")),
-            (TokenErrorCode::InvalidRequest, "code is missing".into())
-        );
-        assert_eq!(
-            refused(form("refresh_token")),
-            (
-                TokenErrorCode::InvalidRequest,
-                "refresh_token is missing".into()
-            )
-        );
-        let mut with_code = form("authorization_code");
-        with_code.code = Some("c".into());
-        assert!(matches!(
-            TokenRequest::try_from(with_code),
-            Ok(TokenRequest::AuthorizationCode { .. })
-        ));
-    }
 
     #[test]
     fn pkce_verifier_must_match_and_never_come_alone() {

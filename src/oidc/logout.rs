@@ -19,8 +19,6 @@ pub struct LogoutParams {
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
     pub client_id: Option<String>,
-    /// Set by the gateway's own confirmation form.
-    pub confirm: Option<String>,
 }
 
 pub enum Outcome {

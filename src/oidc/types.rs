@@ -91,15 +91,19 @@ impl fmt::Display for Sid {
     }
 }
 
+/// 43 base64url characters: 256 bits, as `random_token` and SHA-256 digests are written.
+fn is_base64url_256(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl BrowserId {
-    /// A browser id as this gateway mints them (`random_token`): 43 base64url characters.
-    /// Anything else in the cookie is ignored, as if there were no cookie.
+    /// A browser id as this gateway mints them (`random_token`). Anything else in the cookie
+    /// is ignored, as if there were no cookie.
     pub fn parse(value: &str) -> Option<Self> {
-        let valid = value.len() == 43
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        valid.then(|| Self(value.to_string()))
+        is_base64url_256(value).then(|| Self(value.to_string()))
     }
 
     pub fn random() -> Self {
@@ -110,7 +114,7 @@ impl BrowserId {
 impl CodeChallenge {
     /// RFC 7636: base64url of a SHA-256 digest is exactly 43 characters.
     pub fn parse_s256(value: &str) -> Option<Self> {
-        BrowserId::parse(value).map(|b| Self(b.0))
+        is_base64url_256(value).then(|| Self(value.to_string()))
     }
 }
 

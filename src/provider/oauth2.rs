@@ -37,8 +37,9 @@ type OAuthClient = oauth2::Client<
 >;
 
 /// A token endpoint's answer, read leniently. Fields beyond the standard ones (VK's
-/// `user_id` and `email`) stay in `extra`.
-#[derive(Debug, Serialize, Deserialize)]
+/// `user_id` and `email`) stay in `extra`. Its `Debug` shows no token and only the names of
+/// the extra fields (an `id_token`, an email).
+#[derive(Serialize, Deserialize)]
 pub struct UpstreamToken {
     pub access_token: AccessToken,
     #[serde(default = "bearer")]
@@ -48,6 +49,18 @@ pub struct UpstreamToken {
     pub refresh_token: Option<RefreshToken>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl std::fmt::Debug for UpstreamToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamToken")
+            .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token)
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// Token requests go through the shared client and `http::send` (timeouts, size limit).

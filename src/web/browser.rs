@@ -1,16 +1,16 @@
-//! What the gateway keeps in a person's browser, through maintained layers: the browser
-//! session (tower-sessions: the SSO session id and the logout form's one-time token), and
-//! the cookie that binds a login to the browser that started it (a tower-cookies jar).
+//! What the gateway keeps in a person's browser: the browser session (tower-sessions: the SSO
+//! session id and the logout form's one-time token), and the cookie that binds a login to
+//! the browser that started it (read with the `cookie` crate's parser).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::Response;
 use subtle::ConstantTimeEq;
-use tower_cookies::Cookies;
-use tower_cookies::cookie::SameSite;
+use tower_sessions::cookie::{Cookie, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
+use super::AppState;
 use super::errors::BrowserError;
 use super::session_store::BrowserSessions;
 use crate::gateway::Gateway;
@@ -43,20 +43,29 @@ pub fn session_layer(gw: &Gateway) -> SessionManagerLayer<BrowserSessions> {
         .with_always_save(true)
 }
 
-/// The person's browser: its session and its cookies.
+/// The person's browser: its session, and the id binding logins to it if it holds one.
 pub struct Browser {
     session: Session,
-    cookies: Cookies,
+    binding: Option<BrowserId>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Browser {
+impl FromRequestParts<AppState> for Browser {
     type Rejection = (axum::http::StatusCode, &'static str);
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        // The session layer installs the cookie jar too.
-        let session = Session::from_request_parts(parts, state).await?;
-        let cookies = Cookies::from_request_parts(parts, state).await?;
-        Ok(Browser { session, cookies })
+    async fn from_request_parts(parts: &mut Parts, gw: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, gw).await?;
+        // The first well-formed one: a second cookie of the same name (planted by a sibling
+        // host on plain http) does not displace it.
+        let name = binding_cookie_name(gw);
+        let binding = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| Cookie::split_parse(v).flatten())
+            .filter(|c| c.name() == name)
+            .find_map(|c| BrowserId::parse(c.value()));
+        Ok(Browser { session, binding })
     }
 }
 
@@ -102,9 +111,16 @@ impl Browser {
             .map_err(session_error)
     }
 
-    /// Whether `given`, posted from the gateway's own logout form, is the one-time token
-    /// this browser's session expects; the token is used up either way.
-    pub async fn confirms_logout(&self, given: &str) -> Result<bool, BrowserError> {
+    /// Whether this request is the person's click on the gateway's own logout form: a POST
+    /// carrying the one-time token this browser's session holds, which is used up then.
+    pub async fn confirms_logout(
+        &self,
+        method: &Method,
+        given: Option<&str>,
+    ) -> Result<bool, BrowserError> {
+        let Some(given) = given.filter(|_| *method == Method::POST) else {
+            return Ok(false);
+        };
         let expected: Option<String> = self
             .session
             .remove(LOGOUT_CSRF)
@@ -114,16 +130,13 @@ impl Browser {
     }
 
     /// The id binding logins to this browser, if it holds a well-formed one.
-    pub fn binding(&self, gw: &Gateway) -> Option<BrowserId> {
-        self.cookies
-            .get(binding_cookie_name(gw))
-            .and_then(|c| BrowserId::parse(c.value()))
+    pub fn binding(&self) -> Option<&BrowserId> {
+        self.binding.as_ref()
     }
 
     /// Gives the browser its binding id, on `response`. Lax, so it comes along on the
     /// network's top-level redirect back to the callback; `__Host-` pins it to this exact
-    /// origin on https. Written as one header, in the attribute order it has always had;
-    /// the jar reads it back.
+    /// origin on https. Written as one header, in the attribute order it has always had.
     pub fn bind(&self, gw: &Gateway, id: &BrowserId, response: &mut Response) {
         let secure = if gw.config.server.issuer.is_https() {
             "; Secure"

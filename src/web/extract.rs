@@ -10,11 +10,13 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::errors::TokenEndpointError;
+use super::errors::{ApiError, TokenEndpointError};
 use super::pages::Lang;
 use crate::config::{ClientConfig, Config};
 use crate::oidc::clients::{AuthMethod, ClientCredentials};
 use crate::oidc::error::{Error, TokenErrorCode};
+use crate::oidc::exchange::TokenRequest;
+use crate::oidc::types::{Code, CodeVerifier, RefreshToken};
 
 /// A client-authenticated form (`/token`, `/revoke`, the client APIs): the client's
 /// credentials — HTTP Basic with RFC 6749's form-decoding, `client_secret_post`, or a
@@ -145,14 +147,14 @@ fn parse_basic(header: &str) -> Option<(String, String, String)> {
     Some((unescape(id)?, unescape(secret)?, secret.to_string()))
 }
 
-/// `Authorization: Bearer …`, if sent (RFC 6750 §2.1).
-pub struct BearerToken(pub Option<String>);
+/// `Authorization: Bearer …` (RFC 6750 §2.1); without one, a bare challenge.
+pub struct BearerToken(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
-    type Rejection = std::convert::Infallible;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let token = parts
+        parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -160,8 +162,8 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             })
-            .map(|t| t.trim().to_string());
-        Ok(BearerToken(token))
+            .map(|t| BearerToken(t.trim().to_string()))
+            .ok_or(ApiError(Error::NoToken))
     }
 }
 
@@ -205,9 +207,94 @@ impl<'de> Deserialize<'de> for Pairs {
     }
 }
 
+/// `/token`'s form, as sent (the client's credentials are read apart).
+#[derive(Default, Deserialize)]
+pub struct TokenForm {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl TryFrom<TokenForm> for TokenRequest {
+    type Error = Error;
+
+    fn try_from(form: TokenForm) -> Result<Self, Error> {
+        let missing =
+            |what: &str| Error::token(TokenErrorCode::InvalidRequest, format!("{what} is missing"));
+        let present = |v: Option<String>| v.filter(|v| !v.is_empty());
+        match form.grant_type.as_deref() {
+            Some("authorization_code") => Ok(TokenRequest::AuthorizationCode {
+                code: Code::new(present(form.code).ok_or_else(|| missing("code"))?),
+                redirect_uri: form.redirect_uri,
+                code_verifier: form.code_verifier.map(CodeVerifier::new),
+            }),
+            Some("refresh_token") => Ok(TokenRequest::RefreshToken {
+                refresh_token: RefreshToken::new(
+                    present(form.refresh_token).ok_or_else(|| missing("refresh_token"))?,
+                ),
+                scope: form.scope,
+            }),
+            None => Err(missing("grant_type")),
+            Some(_) => Err(Error::token(
+                TokenErrorCode::UnsupportedGrantType,
+                "only authorization_code and refresh_token are supported",
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn form(grant_type: &str) -> TokenForm {
+        TokenForm {
+            grant_type: Some(grant_type.into()),
+            ..TokenForm::default()
+        }
+    }
+
+    fn refused(form: TokenForm) -> (TokenErrorCode, String) {
+        match TokenRequest::try_from(form) {
+            Err(Error::Token(code, description)) => (code, description),
+            other => panic!("not a token error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn grants_are_parsed_at_the_edge() {
+        assert_eq!(
+            refused(TokenForm::default()),
+            (
+                TokenErrorCode::InvalidRequest,
+                "grant_type is missing".into()
+            )
+        );
+        assert_eq!(
+            refused(form("password")).0,
+            TokenErrorCode::UnsupportedGrantType
+        );
+        assert_eq!(
+            refused(form("authorization_code")),
+            (TokenErrorCode::InvalidRequest, "code is missing".into())
+        );
+        assert_eq!(
+            refused(form("refresh_token")),
+            (
+                TokenErrorCode::InvalidRequest,
+                "refresh_token is missing".into()
+            )
+        );
+        let mut with_code = form("authorization_code");
+        with_code.code = Some("c".into());
+        assert!(matches!(
+            TokenRequest::try_from(with_code),
+            Ok(TokenRequest::AuthorizationCode { .. })
+        ));
+    }
 
     #[test]
     fn basic_credentials_are_form_decoded() {

@@ -16,13 +16,13 @@ use tower_http::cors::{Any, CorsLayer};
 use super::AppState;
 use super::browser::{self, Browser};
 use super::errors::{ApiError, BrowserError, TokenEndpointError, no_store, redirect_with};
-use super::extract::{BearerToken, ClientForm, Pairs};
+use super::extract::{BearerToken, ClientForm, Pairs, TokenForm};
 use super::pages::{self, Lang, ProviderButton};
 use crate::gateway::Gateway;
 use crate::oidc::authorize::AuthorizeParams;
 use crate::oidc::code::Issued;
 use crate::oidc::error::PageError;
-use crate::oidc::exchange::{self, TokenForm, TokenRequest};
+use crate::oidc::exchange::{self, TokenRequest};
 use crate::oidc::login::{self, Authorized};
 use crate::oidc::logout::{LogoutParams, Outcome};
 use crate::oidc::{self as domain, access, launch as launches};
@@ -70,7 +70,8 @@ async fn authorize(
     let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
     let gw = gw.as_ref();
     let sid = browser.sid().await?;
-    match login::authorize(gw, params, sid.as_ref(), browser.binding(gw)).await? {
+    let binding = browser.binding().cloned();
+    match login::authorize(gw, params, sid.as_ref(), binding).await? {
         Authorized::Issued(issued) => {
             browser.save().await?;
             Ok(redirect_issued(&issued))
@@ -107,8 +108,7 @@ async fn callback(
 ) -> Result<Response, BrowserError> {
     let Query(params) = params.map_err(|_| PageError::BadState)?;
     let sid = browser.sid().await?;
-    let binding = browser.binding(&gw);
-    let issued = login::finish(&gw, &provider, params, binding.as_ref(), sid.as_ref()).await?;
+    let issued = login::finish(&gw, &provider, params, browser.binding(), sid.as_ref()).await?;
     browser.log_in(&issued.sid).await?;
     Ok(redirect_issued(&issued))
 }
@@ -122,22 +122,25 @@ fn redirect_issued(issued: &Issued) -> Response {
     redirect_with(issued.redirect_uri.as_str(), &params)
 }
 
-/// `/logout`. Only a POST of the gateway's own form, carrying the one-time token this
-/// browser's session holds, counts as the person's confirmation.
+/// `/logout`'s parameters, and the one-time token the gateway's own confirmation form adds.
+#[derive(serde::Deserialize)]
+struct LogoutForm {
+    #[serde(flatten)]
+    params: LogoutParams,
+    confirm: Option<String>,
+}
+
+/// `/logout` (the end_session_endpoint), GET or POST.
 async fn logout(
     State(gw): State<AppState>,
     method: Method,
     browser: Browser,
     lang: Lang,
-    params: Result<Form<LogoutParams>, FormRejection>,
+    form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Result<Response, BrowserError> {
-    let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
-    let posted = method == Method::POST;
+    let Form(LogoutForm { params, confirm }) = form.map_err(|_| PageError::MalformedRequest)?;
     let sid = browser.sid().await?;
-    let confirmed = match (&params.confirm, posted) {
-        (Some(token), true) => browser.confirms_logout(token).await?,
-        _ => false,
-    };
+    let confirmed = browser.confirms_logout(&method, confirm.as_deref()).await?;
     match crate::oidc::logout::logout(&gw, params, sid.as_ref(), confirmed).await? {
         Outcome::Confirm { fields, csrf } => {
             browser.expect_logout_confirmation(&csrf).await?;
@@ -167,7 +170,7 @@ async fn userinfo(
     State(gw): State<AppState>,
     BearerToken(token): BearerToken,
 ) -> Result<Response, ApiError> {
-    let claims = access::userinfo(&gw, token.as_deref()).await?;
+    let claims = access::userinfo(&gw, &token).await?;
     Ok((no_store(), Json(claims)).into_response())
 }
 
