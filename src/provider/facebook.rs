@@ -3,14 +3,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_lc_rs::hmac;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::generic::{self, Network, Quirks};
+use super::generic::{self, Quirks};
 use super::kind::{Kind, Opening};
-use super::oauth2::UpstreamToken;
-use super::{Provider, ProviderConfig, UpstreamError};
+use super::{Provider, ProviderConfig};
 
 pub struct FacebookKind;
 
@@ -35,17 +33,10 @@ pub fn appsecret_proof(app_secret: &str, access_token: &str) -> String {
         .collect()
 }
 
-#[async_trait]
 impl Quirks for Facebook {
-    async fn profile(
-        &self,
-        net: &Network,
-        token: &UpstreamToken,
-    ) -> Result<serde_json::Value, UpstreamError> {
-        let access_token = token.access_token.secret();
+    fn profile_params(&self, access_token: &str) -> Vec<(&'static str, String)> {
         let proof = appsecret_proof(self.app_secret.expose_secret(), access_token);
-        net.profile(access_token, &[("appsecret_proof", &proof)])
-            .await
+        vec![("appsecret_proof", proof)]
     }
 }
 

@@ -48,14 +48,23 @@ pub trait Quirks: Send + Sync + 'static {
         Ok(())
     }
 
-    /// The profile call (OK's signed `users.getCurrentUser`, VK's `users.get`, Facebook's
-    /// `appsecret_proof`); by default the descriptor's userinfo endpoint.
+    /// Parameters of the descriptor's profile call beside its own (Facebook's
+    /// `appsecret_proof`).
+    fn profile_params(&self, _access_token: &str) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// The profile call (OK's signed `users.getCurrentUser`, VK's `users.get`); by default
+    /// the descriptor's userinfo endpoint.
     async fn profile(
         &self,
         net: &Network,
         token: &UpstreamToken,
     ) -> Result<serde_json::Value, UpstreamError> {
-        net.profile(token.access_token.secret(), &[]).await
+        let access_token = token.access_token.secret();
+        let extra = self.profile_params(access_token);
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        net.profile(access_token, &extra).await
     }
 
     /// The identity once mapped, for what the profile does not say (GitHub's verified

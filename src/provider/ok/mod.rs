@@ -102,9 +102,9 @@ impl Quirks for Odnoklassniki {
         net: &Network,
         token: &UpstreamToken,
     ) -> Result<serde_json::Value, UpstreamError> {
-        let access_token = token.access_token.secret();
-        let secret = session_secret_key(access_token, self.secret_key.expose_secret());
-        let request = self.current_user(net, ("access_token", access_token), &secret);
+        let token = token.access_token.secret();
+        let secret = session_secret_key(token, self.secret_key.expose_secret());
+        let request = self.current_user(net, ("access_token", token), &secret);
         net.call(request, Call::Method(GET_CURRENT_USER)).await
     }
 
