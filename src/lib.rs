@@ -6,6 +6,7 @@ pub mod demo_site;
 pub mod gateway;
 pub mod keys;
 pub mod oidc;
+pub mod platform;
 pub mod primitives;
 pub mod provider;
 pub mod store;

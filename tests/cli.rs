@@ -474,6 +474,32 @@ fn a_table_with_several_problems_reports_the_apps_own_keys_first() {
 }
 
 #[test]
+fn ok_widget_url_must_be_https_and_is_only_for_ok() {
+    let text = base_with(
+        "public_key = \"CBAFJIICABABABABA\"",
+        "public_key = \"CBAFJIICABABABABA\"\nwidget_url = \"http://connect.ok.example/dk\"",
+    );
+    check_fails(
+        &text,
+        "widget_url = ",
+        "providers.ok.widget_url",
+        &[
+            "\"http://connect.ok.example/dk\" must be an https URL (http only for loopback addresses)",
+        ],
+    );
+    let text = base_with(
+        "client_secret = \"vk-secret-Zx81\"",
+        "client_secret = \"vk-secret-Zx81\"\nwidget_url = \"https://connect.ok.ru/dk\"",
+    );
+    check_fails(
+        &text,
+        "widget_url = ",
+        "providers.vk.widget_url",
+        &["widget_url is only used by OK providers"],
+    );
+}
+
+#[test]
 fn unset_environment_variable_is_named_at_the_value_that_uses_it() {
     let var = "SOCIALGATE_CLI_TEST_UNSET_7F3A";
     let text = base_with(

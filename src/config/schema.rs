@@ -77,11 +77,12 @@ pub(super) struct RawProvider {
     #[serde(alias = "base_url")]
     issuer: Option<Env>,
     tenant: Option<Env>,
+    widget_url: Option<Env>,
 }
 
 /// The kind-owned options of a provider table, by their canonical names.
 #[cfg(test)]
-pub(super) const KIND_OPTIONS: [&str; 3] = ["public_key", "issuer", "tenant"];
+pub(super) const KIND_OPTIONS: [&str; 4] = ["public_key", "issuer", "tenant", "widget_url"];
 
 impl RawProvider {
     /// The kind-owned options the admin wrote, by their canonical names.
@@ -91,6 +92,7 @@ impl RawProvider {
             ("issuer", self.issuer.take()),
             ("tenant", self.tenant.take()),
             ("public_key", self.public_key.take()),
+            ("widget_url", self.widget_url.take()),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.map(|v| (name, v)))

@@ -6,6 +6,8 @@ use subtle::ConstantTimeEq;
 
 use super::error::{Error, TokenErrorCode};
 use crate::config::{ClientConfig, Config};
+use crate::gateway::Gateway;
+use crate::provider::ConfiguredProvider;
 
 /// How the client presented its credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,4 +65,22 @@ impl ClientCredentials {
             _ => Err(invalid()),
         }
     }
+}
+
+/// The provider `provider`, if `client` may use it (an unknown one answers the same, so a
+/// client learns nothing of providers it is not given).
+pub fn provider_for<'g>(
+    gw: &'g Gateway,
+    client: &ClientConfig,
+    provider: &str,
+) -> Result<&'g ConfiguredProvider, Error> {
+    gw.providers
+        .get(provider)
+        .filter(|_| client.providers.iter().any(|p| p.as_str() == provider))
+        .ok_or_else(|| {
+            Error::token(
+                TokenErrorCode::UnauthorizedClient,
+                format!("provider {provider} is not available to this client"),
+            )
+        })
 }

@@ -3,6 +3,7 @@
 //! from the token endpoint. Nothing is stored; the tokens end with their lifetime, not with
 //! an SSO session, since the person logged in at the platform, not here.
 
+use super::clients::provider_for;
 use super::error::{Error, TokenErrorCode};
 use super::mint::{Grant, Minter, TokenResponse};
 use crate::config::ClientConfig;
@@ -27,16 +28,7 @@ pub async fn launch(
             "app launches are verified for confidential clients only",
         ));
     }
-    let configured = gw
-        .providers
-        .get(provider)
-        .filter(|_| client.providers.iter().any(|p| p.as_str() == provider))
-        .ok_or_else(|| {
-            Error::token(
-                TokenErrorCode::UnauthorizedClient,
-                format!("provider {provider} is not available to this client"),
-            )
-        })?;
+    let configured = provider_for(gw, client, provider)?;
     let minter = Minter::of(gw);
     minter.ready()?;
     let launch = configured

@@ -16,7 +16,7 @@ use super::kind::{Kind, Opening};
 use super::oauth2::{OAuth2Flow, UpstreamToken};
 use super::{
     CallbackParams, Identity, Launch, LaunchError, Provider, ProviderConfig, ProviderName,
-    UpstreamError, UpstreamLogin,
+    PublishWidget, UpstreamError, UpstreamLogin,
 };
 
 /// What a network does differently from the descriptor-driven flow. Every hook defaults to
@@ -76,6 +76,11 @@ pub trait Quirks: Send + Sync + 'static {
         identity: Identity,
     ) -> Result<Identity, UpstreamError> {
         Ok(identity)
+    }
+
+    /// The network's publish widget (OK's); most have none.
+    fn publish_widget(&self) -> Option<&dyn PublishWidget> {
+        None
     }
 
     /// Verifies an app launch inside the network (OK's iframe apps); most launch none.
@@ -318,5 +323,9 @@ impl<Q: Quirks> Provider for Generic<Q> {
 
     async fn verify_launch(&self, params: &[(String, String)]) -> Result<Launch, LaunchError> {
         self.quirks.verify_launch(&self.net, params).await
+    }
+
+    fn publish_widget(&self) -> Option<&dyn PublishWidget> {
+        self.quirks.publish_widget()
     }
 }

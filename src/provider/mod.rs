@@ -127,6 +127,34 @@ pub enum LaunchError {
     Upstream(#[from] UpstreamError),
 }
 
+/// A post through a network's publish widget (OK's `WidgetMediatopicPost`), as a site asks
+/// for it.
+pub struct WidgetPost {
+    /// The media topic, checked against the network's rules before it is signed.
+    pub attachment: serde_json::Value,
+    /// Where the widget sends its result; `None`: by postMessage.
+    pub return_url: Option<String>,
+    /// Post to this group's feed instead of the person's.
+    pub group_id: Option<String>,
+    /// The widget's on/off switches that were given (`popup`, `silent`, `utext`, `nohead`).
+    pub switches: Vec<(&'static str, bool)>,
+    /// The person's access token, for apps that post in the person's OAuth session.
+    pub access_token: Option<secrecy::SecretString>,
+}
+
+/// A network's publish widget: the signed URL a site opens, and the check of its result.
+pub trait PublishWidget: Send + Sync {
+    /// The URL that opens the widget with this post, signed; or what is wrong with the post.
+    fn post_url(&self, post: &WidgetPost) -> Result<Url, String>;
+    /// Whether a result sent to the return URL (`id`, `signature`) is genuine; or why not.
+    fn check_result(
+        &self,
+        id: &str,
+        signature: &str,
+        access_token: Option<&secrecy::SecretString>,
+    ) -> Result<(), String>;
+}
+
 /// One network's protocol. A descriptor-driven implementation covers plain OAuth 2.0 and
 /// OpenID Connect; quirky networks get a module of their own.
 #[async_trait]
@@ -146,6 +174,10 @@ pub trait Provider: Send + Sync {
     /// Verifies the parameters the network launched an app with; most networks launch none.
     async fn verify_launch(&self, _params: &[(String, String)]) -> Result<Launch, LaunchError> {
         Err(LaunchError::Unsupported)
+    }
+    /// The network's publish widget, if it has one.
+    fn publish_widget(&self) -> Option<&dyn PublishWidget> {
+        None
     }
 }
 

@@ -1,6 +1,7 @@
 //! Extractors: the request parsing every handler shares — client credentials, bearer
 //! tokens, the page language — done once, here.
 
+use axum::Json;
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -55,24 +56,67 @@ where
     type Rejection = TokenEndpointError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let basic = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let basic = authorization(&req);
         let Form(body) = Form::<WithCredentials<T>>::from_request(req, state)
             .await
-            .map_err(|e| {
-                Error::token(
-                    TokenErrorCode::InvalidRequest,
-                    format!("the body must be application/x-www-form-urlencoded: {e}"),
-                )
-            })?;
-        let credentials = credentials(basic.as_deref(), body.client_id, body.client_secret)?;
+            .map_err(|e| unreadable("must be application/x-www-form-urlencoded", e))?;
+        ClientForm::from_body(basic.as_deref(), body)
+    }
+}
+
+impl<T> ClientForm<T> {
+    fn from_body(
+        basic: Option<&str>,
+        body: WithCredentials<T>,
+    ) -> Result<Self, TokenEndpointError> {
+        let credentials = credentials(basic, body.client_id, body.client_secret)?;
         Ok(ClientForm {
             credentials,
             form: body.rest,
         })
+    }
+}
+
+/// A body that cannot be read: `invalid_request`, saying why.
+fn unreadable(what: &str, why: impl std::fmt::Display) -> Error {
+    Error::token(
+        TokenErrorCode::InvalidRequest,
+        format!("the body {what}: {why}"),
+    )
+}
+
+fn authorization(req: &Request) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// A client-authenticated JSON API's request: as `ClientForm`, but the body may also be
+/// JSON (`Content-Type: application/json`), credentials in the JSON or the Basic header.
+pub struct ClientApi<T>(pub ClientForm<T>);
+
+impl<S, T> FromRequest<S> for ClientApi<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = TokenEndpointError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"));
+        if !json {
+            return ClientForm::from_request(req, state).await.map(ClientApi);
+        }
+        let basic = authorization(&req);
+        let Json(body) = Json::<WithCredentials<T>>::from_request(req, state)
+            .await
+            .map_err(|e| unreadable("is not the JSON expected", e.body_text()))?;
+        ClientForm::from_body(basic.as_deref(), body).map(ClientApi)
     }
 }
 

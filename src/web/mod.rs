@@ -9,6 +9,7 @@ mod extract;
 mod oidc;
 pub mod pages;
 pub mod session_store;
+mod widget;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +66,7 @@ pub fn app(gateway: Gateway) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(demo::routes())
+        .merge(widget::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(
             ServiceBuilder::new()

@@ -2,8 +2,10 @@
 //! `users.getCurrentUser` on the REST endpoint (errors arrive as HTTP 200 with `error_code`),
 //! and the verification of an app's launch inside OK. Every OK signature is in `signature`.
 
+mod attachment;
 mod launch;
 pub mod signature;
+mod widget;
 
 pub use signature::{session_secret_key, sign};
 
@@ -16,9 +18,12 @@ use super::descriptor::ClaimMap;
 use super::generic::{self, Call, Network, Quirks};
 use super::kind::{Kind, KindOption, KindOptions, KindTable, Opening, OptionError};
 use super::oauth2::UpstreamToken;
-use super::{Launch, LaunchError, Provider, ProviderConfig, UpstreamError};
+use super::settings::is_secure_endpoint;
+use super::{Launch, LaunchError, Provider, ProviderConfig, PublishWidget, UpstreamError};
+use url::Url;
 
-/// OK's kind: the `public_key` option, and the signed profile call.
+/// OK's kind: the `public_key` and `widget_url` options, the signed profile call, app
+/// launches and the publish widget.
 pub struct OkKind;
 
 const PUBLIC_KEY: KindOption = KindOption {
@@ -27,9 +32,15 @@ const PUBLIC_KEY: KindOption = KindOption {
     elsewhere: |_, _| "public_key is only used by OK providers".into(),
 };
 
+const WIDGET_URL: KindOption = KindOption {
+    name: "widget_url",
+    aliases: &[],
+    elsewhere: |_, _| "widget_url is only used by OK providers".into(),
+};
+
 impl Kind for OkKind {
     fn options(&self) -> &'static [KindOption] {
-        &[PUBLIC_KEY]
+        &[PUBLIC_KEY, WIDGET_URL]
     }
 
     fn configure(&self, table: &KindTable<'_>) -> Result<KindOptions, OptionError> {
@@ -39,16 +50,35 @@ impl Kind for OkKind {
                 "missing `public_key` (OK's application key, \"Публичный ключ\")",
             )
         })?;
-        Ok(KindOptions::from([(
-            PUBLIC_KEY.name,
-            public_key.value.clone(),
-        )]))
+        let widget_url = match table.get(WIDGET_URL.name) {
+            None => widget::DEFAULT_URL.to_string(),
+            Some(given) => {
+                let secure = Url::parse(&given.value).is_ok_and(|u| is_secure_endpoint(&u));
+                if !secure {
+                    return Err(table.error(
+                        &given.key,
+                        format!(
+                            "{:?} must be an https URL (http only for loopback addresses)",
+                            given.value
+                        ),
+                    ));
+                }
+                given.value.clone()
+            }
+        };
+        Ok(KindOptions::from([
+            (PUBLIC_KEY.name, public_key.value.clone()),
+            (WIDGET_URL.name, widget_url),
+        ]))
     }
 
     fn open(&self, config: &ProviderConfig, at: &Opening<'_>) -> Result<Arc<dyn Provider>, String> {
+        let widget_url = config.option(WIDGET_URL.name)?;
         let quirks = Odnoklassniki {
+            app_id: config.client_id.clone(),
             public_key: config.option(PUBLIC_KEY.name)?.to_string(),
             secret_key: config.secret()?.clone(),
+            widget_url: Url::parse(widget_url).map_err(|e| format!("widget_url: {e}"))?,
         };
         generic::open(config, at, quirks)
     }
@@ -57,8 +87,12 @@ impl Kind for OkKind {
 /// What OK does beyond the descriptor: its profile call is the signed REST method
 /// `users.getCurrentUser`.
 struct Odnoklassniki {
+    /// OK's application id: the publish widget's `st.app`.
+    app_id: String,
     public_key: String,
     secret_key: SecretString,
+    /// Where the publish widget lives.
+    widget_url: Url,
 }
 
 /// `users.getCurrentUser`, the profile call of a login and of a launch.
@@ -114,5 +148,9 @@ impl Quirks for Odnoklassniki {
         params: &[(String, String)],
     ) -> Result<Launch, LaunchError> {
         launch::verify(self, net, params).await
+    }
+
+    fn publish_widget(&self) -> Option<&dyn PublishWidget> {
+        Some(self)
     }
 }

@@ -65,6 +65,24 @@ pub fn auth_sig(logged_user_id: &str, session_key: &str, secret_key: &str) -> St
     ])
 }
 
+/// The publish widget's `st.signature`: md5 of `st.attachment=` + the attachment (as it
+/// goes into the URL, before URL-encoding), then `st.return=` + the return URL when there is
+/// one, then the secret (the session secret key when `st.access_token` is sent, else the
+/// app's secret key).
+pub fn widget_signature(attachment: &str, return_url: Option<&str>, secret: &str) -> String {
+    let mut parts: Vec<&[u8]> = vec![b"st.attachment=", attachment.as_bytes()];
+    if let Some(url) = return_url {
+        parts.extend([b"st.return=".as_slice(), url.as_bytes()]);
+    }
+    parts.push(secret.as_bytes());
+    md5_hex(&parts)
+}
+
+/// The signature of a widget result sent to `st.return`: `md5("id=" + id + secret)`.
+pub fn widget_result_signature(id: &str, secret: &str) -> String {
+    md5_hex(&[b"id=", id.as_bytes(), secret.as_bytes()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +122,25 @@ mod tests {
             &secret,
         );
         assert_eq!(sig, "b283ab160a5bfd87f3cef1ceec114b75");
+    }
+
+    #[test]
+    fn widget_signatures_match_the_worked_examples() {
+        let secret = "0F1E2D3C4B5A69788796A5B4";
+        let attachment = r#"{"media":[{"type":"text","text":"Привет"}]}"#;
+        let back = Some("https://shop.example.ru/ok/posted");
+        assert_eq!(
+            widget_signature(attachment, back, secret),
+            "25796da1c91d72dda62186389c97f9a7"
+        );
+        assert_eq!(
+            widget_signature(attachment, None, secret),
+            "48cc8a8f51a7a8fa5f4ff8c1ce695cde"
+        );
+        assert_eq!(
+            widget_result_signature("67601141224721", secret),
+            "eb9021c7dfca4a060e209090c2e643bd"
+        );
     }
 
     #[test]

@@ -1,0 +1,5 @@
+//! Services for sites beyond logging people in, which only a gateway holding the networks'
+//! secrets can give: the sites ask, the gateway signs, and no site ever holds a network's
+//! secret. Like `crate::oidc`, it knows no HTTP.
+
+pub mod widget;
