@@ -500,6 +500,40 @@ fn ok_widget_url_must_be_https_and_is_only_for_ok() {
 }
 
 #[test]
+fn upstream_tokens_need_a_sound_key_and_method_names() {
+    // A client that may use the networks' tokens needs somewhere to keep them.
+    let text = base_with(
+        "providers = [\"ok\", \"vk\"]",
+        "providers = [\"ok\", \"vk\"]\nupstream_access = true",
+    );
+    check_fails(
+        &text,
+        "upstream_access = ",
+        "clients.shop.upstream_access",
+        &["the networks' tokens are kept only with an `[upstream] token_key`; set one"],
+    );
+    let key = "[upstream]\ntoken_key = \"c2hvcnQ=\"\n";
+    check_fails(
+        &base_plus(key),
+        "token_key = ",
+        "upstream.token_key",
+        &["must be 32 random bytes in base64 (make one with `openssl rand -base64 32`)"],
+    );
+    let methods = base_with(
+        "providers = [\"ok\", \"vk\"]",
+        "providers = [\"ok\", \"vk\"]\nupstream_methods = [\"users.getInfo\", \"../oauth/token\"]",
+    );
+    check_fails(
+        &format!(
+            "{methods}\n[upstream]\ntoken_key = \"3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs=\"\n"
+        ),
+        "upstream_methods = ",
+        "clients.shop.upstream_methods",
+        &["\"../oauth/token\" is not a method name like \"users.getInfo\""],
+    );
+}
+
+#[test]
 fn unset_environment_variable_is_named_at_the_value_that_uses_it() {
     let var = "SOCIALGATE_CLI_TEST_UNSET_7F3A";
     let text = base_with(

@@ -51,6 +51,10 @@ pub struct ClientConfig {
     pub backchannel_logout_uri: Option<String>,
     /// Issue refresh tokens (tied to the SSO session) even without `offline_access`.
     pub refresh_tokens: bool,
+    /// May fetch the person's own network token (`/api/upstream/token`).
+    pub upstream_access: bool,
+    /// The network API methods the gateway calls for it (`/api/upstream/{provider}/call`).
+    pub upstream_methods: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -79,6 +83,7 @@ impl Ctx<'_> {
         id: &str,
         c: RawClient,
         providers: &IndexMap<ProviderName, ProviderConfig>,
+        upstream_kept: bool,
     ) -> Result<ClientConfig, ConfigError> {
         let key = format!("clients.{id}");
         if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_graphic() && ch != ':') {
@@ -113,6 +118,18 @@ impl Ctx<'_> {
             None => providers.keys().cloned().collect(),
             Some(list) => self.allowed_providers(&key, list, providers)?,
         };
+        let upstream_methods = self.upstream_methods(&key, c.upstream_methods)?;
+        if (c.upstream_access || !upstream_methods.is_empty()) && !upstream_kept {
+            let field = if c.upstream_access {
+                "upstream_access"
+            } else {
+                "upstream_methods"
+            };
+            return Err(self.err(
+                &format!("{key}.{field}"),
+                "the networks' tokens are kept only with an `[upstream] token_key`; set one",
+            ));
+        }
         Ok(ClientConfig {
             client_id: ClientId(id.to_string()),
             name: c.name.map_or_else(|| id.to_string(), |n| n.0),
@@ -122,7 +139,41 @@ impl Ctx<'_> {
             post_logout_redirect_uris,
             backchannel_logout_uri,
             refresh_tokens: c.refresh_tokens,
+            upstream_access: c.upstream_access,
+            upstream_methods,
         })
+    }
+
+    /// API method names like `users.getInfo`: nothing that could change the call's path.
+    fn upstream_methods(
+        &self,
+        key: &str,
+        methods: Option<Vec<Env>>,
+    ) -> Result<Vec<String>, ConfigError> {
+        let key = format!("{key}.upstream_methods");
+        let valid = |m: &str| {
+            let mut parts = m.split('.');
+            let ok = |p: Option<&str>| {
+                p.is_some_and(|p| {
+                    !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+            };
+            ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+        };
+        methods
+            .unwrap_or_default()
+            .into_iter()
+            .map(|Env(m)| {
+                if valid(&m) {
+                    Ok(m)
+                } else {
+                    Err(self.err(
+                        &key,
+                        format!("{m:?} is not a method name like \"users.getInfo\""),
+                    ))
+                }
+            })
+            .collect()
     }
 
     /// A confidential client's secret, long enough to resist guessing.

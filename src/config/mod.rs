@@ -9,6 +9,7 @@ mod locate;
 mod providers;
 mod schema;
 mod server;
+mod upstream;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use url::Url;
 pub use crate::provider::{Endpoints, ProviderConfig, ProviderName};
 pub use clients::{ClientConfig, ClientId};
 pub use expand::expand_env;
+pub use upstream::{TokenKey, UpstreamConfig};
 
 use crate::provider::settings::is_loopback;
 use locate::{Locations, line_at};
@@ -89,6 +91,8 @@ pub struct Config {
     pub tokens: TokensConfig,
     pub providers: IndexMap<ProviderName, ProviderConfig>,
     pub clients: IndexMap<ClientId, ClientConfig>,
+    /// `None`: no upstream tokens are kept (no `[upstream] token_key`).
+    pub upstream: Option<UpstreamConfig>,
 }
 
 #[derive(Debug)]
@@ -270,9 +274,10 @@ impl Ctx<'_> {
             let provider = self.provider(&name, p, &source)?;
             providers.insert(provider.name.clone(), provider);
         }
+        let upstream = self.upstream(raw.upstream)?;
         let mut clients = IndexMap::new();
         for (id, c) in raw.clients {
-            let client = self.client(&id, c, &providers)?;
+            let client = self.client(&id, c, &providers, upstream.is_some())?;
             clients.insert(client.client_id.clone(), client);
         }
         Ok(Config {
@@ -283,6 +288,7 @@ impl Ctx<'_> {
             tokens,
             providers,
             clients,
+            upstream,
         })
     }
 }

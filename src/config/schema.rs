@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     pub providers: IndexMap<String, RawProvider>,
     #[serde(default)]
     pub clients: IndexMap<String, RawClient>,
+    #[serde(default)]
+    pub upstream: RawUpstream,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +44,15 @@ pub(super) struct RawStore {
 pub(super) struct RawSession {
     pub idle_timeout: Option<Env>,
     pub max_lifetime: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUpstream {
+    pub token_key: Option<Env>,
+    pub token_key_file: Option<Env>,
+    #[serde(default)]
+    pub previous_token_keys: Vec<Env>,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,4 +124,7 @@ pub(super) struct RawClient {
     pub backchannel_logout_uri: Option<Env>,
     #[serde(default)]
     pub refresh_tokens: bool,
+    #[serde(default)]
+    pub upstream_access: bool,
+    pub upstream_methods: Option<Vec<Env>>,
 }

@@ -11,6 +11,7 @@ use super::error::Error;
 use super::mint::subject;
 use super::sso::Sessions;
 use super::types::Sid;
+use super::upstream::Vault;
 use crate::config::ClientId;
 use crate::gateway::Gateway;
 use crate::keys::LOGOUT_TOKEN_TYP;
@@ -46,6 +47,10 @@ struct Notice {
 /// Ends the SSO session `sid` and notifies its sites in the background: the person's
 /// logout never waits for a slow site.
 pub async fn end_session(gw: &Gateway, sid: &Sid) -> Result<(), Error> {
+    // The networks' tokens go with the session, whatever became of its record.
+    if let Some(vault) = Vault::of(gw) {
+        vault.forget(sid).await?;
+    }
     let Some(session) = Sessions::of(gw).end(sid, gw.config.tokens.lifetime).await? else {
         return Ok(());
     };

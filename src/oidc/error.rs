@@ -26,6 +26,9 @@ pub enum Error {
     /// No token presented at all: a bare challenge (RFC 6750 §3.1).
     #[error("no bearer token")]
     NoToken,
+    /// RFC 6750 §3.1: a valid token, but not for this (its client may not do it).
+    #[error("insufficient_scope ({0})")]
+    InsufficientScope(String),
     /// The store (or the signing keys in it) cannot be reached: retry later.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -14,6 +14,7 @@ use super::code::{self, Issued};
 use super::error::{Error, PageError, SiteErrorCode};
 use super::sso::Sessions;
 use super::types::{BrowserId, Sid};
+use super::upstream::Vault;
 use crate::config::Issuer;
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, now, random_token};
@@ -229,7 +230,7 @@ pub async fn finish(
         pkce_verifier: pending.pkce_verifier.as_deref(),
         nonce: &pending.nonce,
     };
-    let identity = configured
+    let authenticated = configured
         .protocol
         .identify(&login, &callback)
         .await
@@ -238,7 +239,10 @@ pub async fn finish(
             upstream_failure(&gw.config.server.issuer, &request, e)
         })?;
     tracing::info!(provider, client = %request.client_id, "upstream login succeeded");
-    let session = sso_session_for(gw, identity, &request, current_sid).await?;
+    let session = sso_session_for(gw, authenticated.identity, &request, current_sid).await?;
+    if let (Some(vault), Some(tokens)) = (Vault::of(gw), &authenticated.tokens) {
+        vault.keep(&session.sid, &configured.name, tokens).await?;
+    }
     Ok(code::issue(
         gw.store.as_ref(),
         &gw.config.server.issuer,

@@ -17,6 +17,7 @@ pub mod mint;
 pub mod refresh;
 pub mod sso;
 pub mod types;
+pub mod upstream;
 
 pub use error::Error;
 

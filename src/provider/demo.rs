@@ -11,7 +11,8 @@ use url::Url;
 
 use super::kind::{Kind, KindOptions, KindTable, Opening, OptionError};
 use super::{
-    CallbackParams, Identity, Provider, ProviderConfig, ProviderName, UpstreamError, UpstreamLogin,
+    Authenticated, CallbackParams, Identity, Provider, ProviderConfig, ProviderName, UpstreamError,
+    UpstreamLogin,
 };
 use crate::primitives::{hash_secret, random_token};
 use crate::store::{self, Store, Ttl};
@@ -118,7 +119,7 @@ impl Provider for Demo {
         &self,
         _login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
-    ) -> Result<Identity, UpstreamError> {
+    ) -> Result<Authenticated, UpstreamError> {
         let key = format!("demo:{}", hash_secret(&callback.code));
         let user: DemoUser = store::take_json(self.store.as_ref(), &key)
             .await
@@ -133,7 +134,7 @@ impl Provider for Demo {
             .clone()
             .unwrap_or_else(|| user.name.to_lowercase());
         let name = Some(user.name).filter(|n| !n.is_empty());
-        Ok(Identity {
+        let identity = Identity {
             provider: self.name.clone(),
             provider_user_id: hash_secret(&seed)[..16].to_string(),
             name,
@@ -145,6 +146,11 @@ impl Provider for Demo {
             birthdate: None,
             email: user.email,
             email_verified: false,
+        };
+        // The demo network has no API, so no tokens to keep.
+        Ok(Authenticated {
+            identity,
+            tokens: None,
         })
     }
 }

@@ -15,8 +15,8 @@ use super::http::{self, ApiError};
 use super::kind::{Kind, Opening};
 use super::oauth2::{OAuth2Flow, UpstreamToken};
 use super::{
-    CallbackParams, Identity, Launch, LaunchError, Provider, ProviderConfig, ProviderName,
-    PublishWidget, UpstreamError, UpstreamLogin,
+    Authenticated, CallbackParams, Identity, Launch, LaunchError, Provider, ProviderConfig,
+    ProviderName, PublishWidget, SignedApi, UpstreamError, UpstreamLogin, UpstreamTokens,
 };
 
 /// What a network does differently from the descriptor-driven flow. Every hook defaults to
@@ -76,6 +76,22 @@ pub trait Quirks: Send + Sync + 'static {
         identity: Identity,
     ) -> Result<Identity, UpstreamError> {
         Ok(identity)
+    }
+
+    /// Whether the gateway can call the network's API for a person (`call_api`).
+    fn has_api(&self) -> bool {
+        false
+    }
+
+    /// One call of the network's API for a person (OK's signed REST methods, VK's methods).
+    async fn call_api(
+        &self,
+        net: &Network,
+        _access_token: &str,
+        _method: &str,
+        _params: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        Err(net.refused("its API cannot be called through the gateway"))
     }
 
     /// The network's publish widget (OK's); most have none.
@@ -214,6 +230,16 @@ impl Network {
         self.call(request, Call::Endpoint("profile")).await
     }
 
+    /// Sends an API call for a site and returns the network's JSON answer as it is, error
+    /// objects included: the site reads them as the network's documentation says.
+    pub async fn relay(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        let (_, body) = http::send(self.network(), request).await?;
+        http::json_value(self.network(), &body)
+    }
+
     /// Sends an API call and reads its JSON answer.
     pub async fn call(
         &self,
@@ -285,6 +311,22 @@ fn failed(call: Call<'_>, error: &ApiError) -> String {
     }
 }
 
+/// A site's parameters for an API call as the networks take them (text as is, anything else
+/// as JSON text), without those the gateway sets itself.
+pub fn api_params(
+    params: &serde_json::Map<String, serde_json::Value>,
+    reserved: &[&str],
+) -> Vec<(String, String)> {
+    params
+        .iter()
+        .filter(|(k, _)| !reserved.contains(&k.as_str()))
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k.clone(), s.clone()),
+            other => (k.clone(), other.to_string()),
+        })
+        .collect()
+}
+
 /// A network on the generic flow.
 struct Generic<Q> {
     net: Network,
@@ -307,7 +349,7 @@ impl<Q: Quirks> Provider for Generic<Q> {
         &self,
         login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
-    ) -> Result<Identity, UpstreamError> {
+    ) -> Result<Authenticated, UpstreamError> {
         let extra = self.quirks.token_params(&self.net, login, callback)?;
         let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let token = self
@@ -318,7 +360,20 @@ impl<Q: Quirks> Provider for Generic<Q> {
         self.quirks.check_token(&self.net, login, &token)?;
         let profile = self.quirks.profile(&self.net, &token).await?;
         let identity = self.net.identity(&profile)?;
-        self.quirks.finish(&self.net, &token, identity).await
+        let identity = self.quirks.finish(&self.net, &token, identity).await?;
+        Ok(Authenticated {
+            identity,
+            tokens: Some(UpstreamTokens::from_answer(&token)),
+        })
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> Result<UpstreamTokens, UpstreamError> {
+        let token = self.net.flow.refresh(refresh_token).await?;
+        Ok(UpstreamTokens::from_answer(&token))
+    }
+
+    fn signed_api(&self) -> Option<&dyn SignedApi> {
+        self.quirks.has_api().then_some(self as &dyn SignedApi)
     }
 
     async fn verify_launch(&self, params: &[(String, String)]) -> Result<Launch, LaunchError> {
@@ -327,5 +382,19 @@ impl<Q: Quirks> Provider for Generic<Q> {
 
     fn publish_widget(&self) -> Option<&dyn PublishWidget> {
         self.quirks.publish_widget()
+    }
+}
+
+#[async_trait]
+impl<Q: Quirks> SignedApi for Generic<Q> {
+    async fn call(
+        &self,
+        access_token: &str,
+        method: &str,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Value, UpstreamError> {
+        self.quirks
+            .call_api(&self.net, access_token, method, params)
+            .await
     }
 }

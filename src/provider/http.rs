@@ -63,10 +63,19 @@ pub async fn send(
 pub fn json(network: &str, body: &[u8]) -> Result<serde_json::Value, UpstreamError> {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) if v.is_object() => Ok(v),
-        _ => Err(UpstreamError::Malformed {
-            network: network.to_string(),
-            detail: "the answer is not a JSON object".into(),
-        }),
+        _ => Err(not_json(network, "a JSON object")),
+    }
+}
+
+/// Parses an API answer: any JSON (OK's methods answer lists too).
+pub fn json_value(network: &str, body: &[u8]) -> Result<serde_json::Value, UpstreamError> {
+    serde_json::from_slice(body).map_err(|_| not_json(network, "JSON"))
+}
+
+fn not_json(network: &str, what: &str) -> UpstreamError {
+    UpstreamError::Malformed {
+        network: network.to_string(),
+        detail: format!("the answer is not {what}"),
     }
 }
 

@@ -105,6 +105,51 @@ pub struct CallbackParams {
     pub extra: HashMap<String, String>,
 }
 
+/// The network's tokens for the person, from a login or a refresh: what lets the gateway call
+/// the network's API for the person later. No `Debug`: they are credentials.
+pub struct UpstreamTokens {
+    pub access_token: secrecy::SecretString,
+    pub refresh_token: Option<secrecy::SecretString>,
+    /// Unix time; `None` when the network did not say.
+    pub expires_at: Option<u64>,
+}
+
+impl UpstreamTokens {
+    /// From a token endpoint's answer, received now.
+    pub fn from_answer(token: &oauth2::UpstreamToken) -> Self {
+        UpstreamTokens {
+            access_token: secrecy::SecretString::from(token.access_token.secret().clone()),
+            refresh_token: token
+                .refresh_token
+                .as_ref()
+                .map(|r| secrecy::SecretString::from(r.secret().clone())),
+            expires_at: token
+                .expires_in
+                .map(|s| crate::primitives::now().saturating_add(s)),
+        }
+    }
+}
+
+/// A person a network vouched for at a login, and the network's tokens for them.
+pub struct Authenticated {
+    pub identity: Identity,
+    /// `None` for networks that give none worth keeping (the demo).
+    pub tokens: Option<UpstreamTokens>,
+}
+
+/// A network's API, called for a person with their token (OK's signed REST methods, VK's
+/// methods). The answer is the network's, as it sent it.
+#[async_trait]
+pub trait SignedApi: Send + Sync {
+    /// Calls `method` with `params` (JSON values, sent as the network expects them).
+    async fn call(
+        &self,
+        access_token: &str,
+        method: &str,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Value, UpstreamError>;
+}
+
 /// A person an app launch vouches for (an app a platform opened with signed parameters, such
 /// as OK's iframe apps), and how the app was opened.
 pub struct Launch {
@@ -170,7 +215,18 @@ pub trait Provider: Send + Sync {
         &self,
         login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
-    ) -> Result<Identity, UpstreamError>;
+    ) -> Result<Authenticated, UpstreamError>;
+    /// New tokens for a refresh token the network gave, where the network allows it.
+    async fn refresh(&self, _refresh_token: &str) -> Result<UpstreamTokens, UpstreamError> {
+        Err(UpstreamError::Refused {
+            network: "this network".into(),
+            detail: "its tokens cannot be refreshed through the gateway".into(),
+        })
+    }
+    /// The network's API for a person, if the gateway can call it.
+    fn signed_api(&self) -> Option<&dyn SignedApi> {
+        None
+    }
     /// Verifies the parameters the network launched an app with; most networks launch none.
     async fn verify_launch(&self, _params: &[(String, String)]) -> Result<Launch, LaunchError> {
         Err(LaunchError::Unsupported)

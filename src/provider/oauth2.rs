@@ -211,18 +211,36 @@ impl OAuth2Flow {
         request
             .request_async(&Transport(self))
             .await
-            .map_err(|e| match e {
-                RequestTokenError::Request(e) => e,
-                RequestTokenError::ServerResponse(e) => self.refused(match e.error_description() {
-                    Some(d) => format!("{} ({})", http::clean(e.error().as_ref()), http::clean(d)),
-                    None => http::clean(e.error().as_ref()),
-                }),
-                RequestTokenError::Parse(_, body) => self.explain_body(&body),
-                RequestTokenError::Other(detail) => UpstreamError::Malformed {
-                    network: self.network.clone(),
-                    detail,
-                },
-            })
+            .map_err(|e| self.request_error(e))
+    }
+
+    /// A token request's failure in words.
+    fn request_error(
+        &self,
+        e: RequestTokenError<UpstreamError, BasicErrorResponse>,
+    ) -> UpstreamError {
+        match e {
+            RequestTokenError::Request(e) => e,
+            RequestTokenError::ServerResponse(e) => self.refused(match e.error_description() {
+                Some(d) => format!("{} ({})", http::clean(e.error().as_ref()), http::clean(d)),
+                None => http::clean(e.error().as_ref()),
+            }),
+            RequestTokenError::Parse(_, body) => self.explain_body(&body),
+            RequestTokenError::Other(detail) => UpstreamError::Malformed {
+                network: self.network.clone(),
+                detail,
+            },
+        }
+    }
+
+    /// The refresh_token grant (RFC 6749 §6), read as leniently as the code's.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<UpstreamToken, UpstreamError> {
+        let refresh_token = RefreshToken::new(refresh_token.to_string());
+        self.client
+            .exchange_refresh_token(&refresh_token)
+            .request_async(&Transport(self))
+            .await
+            .map_err(|e| self.request_error(e))
     }
 
     /// Runs one token request through the shared client. An error object sent with HTTP 200

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::generic::{self, Call, Network, Quirks};
+use super::generic::{self, Call, Network, Quirks, api_params};
 use super::kind::{Kind, Opening};
 use super::oauth2::UpstreamToken;
 use super::{Provider, ProviderConfig, UpstreamError};
+use serde_json::{Map, Value};
 
 const DEFAULT_API_VERSION: &str = "5.199";
 
@@ -81,5 +82,29 @@ impl Quirks for Vk {
             obj.insert("email".into(), email.clone());
         }
         Ok(profile)
+    }
+
+    fn has_api(&self) -> bool {
+        true
+    }
+
+    /// A method at VK's API (`…/method/{name}`, beside `users.get`), with the token and `v`;
+    /// the answer as VK gave it, its `error` objects included.
+    async fn call_api(
+        &self,
+        net: &Network,
+        access_token: &str,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Value, UpstreamError> {
+        let mut url = net.userinfo.clone();
+        url.path_segments_mut()
+            .map_err(|_| net.malformed("its API address has no path"))?
+            .pop()
+            .push(method);
+        let mut form = api_params(params, &["access_token", "v"]);
+        form.push(("access_token".into(), access_token.into()));
+        form.push(("v".into(), self.api_version.clone()));
+        net.relay(net.http.post(url).form(&form)).await
     }
 }

@@ -161,19 +161,10 @@ impl IntoResponse for ApiError {
             )
                 .into_response(),
             Error::InvalidToken(description) => {
-                let challenge = format!(
-                    "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                    description.replace(['"', '\\'], "")
-                );
-                let mut response = (
-                    StatusCode::UNAUTHORIZED,
-                    Json(json!({ "error": "invalid_token", "error_description": description })),
-                )
-                    .into_response();
-                if let Ok(v) = HeaderValue::from_str(&challenge) {
-                    response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-                }
-                response
+                bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", &description)
+            }
+            Error::InsufficientScope(description) => {
+                bearer_error(StatusCode::FORBIDDEN, "insufficient_scope", &description)
             }
             Error::Store(e) => {
                 tracing::error!(error = %e, "store failure");
@@ -199,6 +190,20 @@ impl IntoResponse for ApiError {
             }
         }
     }
+}
+
+/// An RFC 6750 §3 error: the JSON object and the `WWW-Authenticate` challenge saying it.
+fn bearer_error(status: StatusCode, code: &str, description: &str) -> Response {
+    let challenge = format!(
+        "Bearer error=\"{code}\", error_description=\"{}\"",
+        description.replace(['"', '\\'], "")
+    );
+    let body = json!({ "error": code, "error_description": description });
+    let mut response = (status, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
 }
 
 /// An OAuth error object, never cached.

@@ -9,6 +9,7 @@ mod extract;
 mod oidc;
 pub mod pages;
 pub mod session_store;
+mod upstream;
 mod widget;
 
 use std::sync::Arc;
@@ -67,6 +68,7 @@ pub fn app(gateway: Gateway) -> Router {
         .route("/readyz", get(readyz))
         .merge(demo::routes())
         .merge(widget::routes())
+        .merge(upstream::routes())
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(
             ServiceBuilder::new()

@@ -48,6 +48,8 @@ pub struct TestGateway {
 
 pub struct Options {
     pub ok_has_get_email: bool,
+    /// `expires_in` of the fake OK's access tokens.
+    pub ok_token_lifetime: &'static str,
     /// The OK secret key the gateway is configured with (the fake knows the right one).
     pub ok_secret_key: &'static str,
     /// `[store] url`; memory when `None`.
@@ -73,6 +75,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             ok_has_get_email: true,
+            ok_token_lifetime: "1800",
             ok_secret_key: "0F1E2D3C4B5A69788796A5B4",
             store_url: None,
             instances: 1,
@@ -114,6 +117,7 @@ impl TestGateway {
     ) -> TestGateway {
         let mut ok_config = FakeOkConfig::new(&format!("{issuer}/callback/ok"));
         ok_config.app_has_get_email = options.ok_has_get_email;
+        ok_config.token_lifetime = options.ok_token_lifetime.to_owned();
         let ok = FakeOk::start(ok_config).await;
         let vk = FakeVk::start(FakeVkConfig::new(&format!("{issuer}/callback/vk"))).await;
         let dir = tempfile::tempdir().unwrap();
@@ -475,8 +479,13 @@ pub async fn userinfo_at(
     base: &str,
     access_token: &str,
 ) -> (u16, Option<String>, serde_json::Value) {
+    bearer_get(&format!("{base}/userinfo"), access_token).await
+}
+
+/// GET `url` with a bearer token: status, `WWW-Authenticate`, JSON body.
+pub async fn bearer_get(url: &str, access_token: &str) -> (u16, Option<String>, serde_json::Value) {
     let response = browser()
-        .get(format!("{base}/userinfo"))
+        .get(url)
         .bearer_auth(access_token)
         .send()
         .await

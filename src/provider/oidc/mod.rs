@@ -17,8 +17,8 @@ use super::descriptor::ClaimMap;
 use super::oauth2::OAuth2Flow;
 use super::settings::is_secure_endpoint;
 use super::{
-    CallbackParams, Identity, Provider, ProviderConfig, ProviderName, UpstreamError, UpstreamLogin,
-    http,
+    Authenticated, CallbackParams, Provider, ProviderConfig, ProviderName, UpstreamError,
+    UpstreamLogin, UpstreamTokens, http,
 };
 
 mod options;
@@ -415,7 +415,7 @@ impl Provider for Oidc {
         &self,
         login: &UpstreamLogin<'_>,
         callback: &CallbackParams,
-    ) -> Result<Identity, UpstreamError> {
+    ) -> Result<Authenticated, UpstreamError> {
         let d = self.discovery().await?;
         let token = d.flow.exchange(&callback.code, login, &[]).await?;
         let id_token = token
@@ -438,12 +438,16 @@ impl Provider for Oidc {
                 claims.entry(k).or_insert(v);
             }
         }
-        map_claims(
+        let identity = map_claims(
             &self.name,
             &self.network,
             &self.claims,
             &serde_json::Value::Object(claims),
-        )
+        )?;
+        Ok(Authenticated {
+            identity,
+            tokens: Some(UpstreamTokens::from_answer(&token)),
+        })
     }
 }
 

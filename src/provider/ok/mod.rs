@@ -15,11 +15,12 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::descriptor::ClaimMap;
-use super::generic::{self, Call, Network, Quirks};
+use super::generic::{self, Call, Network, Quirks, api_params};
 use super::kind::{Kind, KindOption, KindOptions, KindTable, Opening, OptionError};
 use super::oauth2::UpstreamToken;
 use super::settings::is_secure_endpoint;
 use super::{Launch, LaunchError, Provider, ProviderConfig, PublishWidget, UpstreamError};
+use serde_json::{Map, Value};
 use url::Url;
 
 /// OK's kind: the `public_key` and `widget_url` options, the signed profile call, app
@@ -95,6 +96,16 @@ struct Odnoklassniki {
     widget_url: Url,
 }
 
+/// Parameters the gateway sets on every call; a site's own values for them are dropped.
+const RESERVED: [&str; 6] = [
+    "application_key",
+    "format",
+    "method",
+    "sig",
+    "access_token",
+    "session_key",
+];
+
 /// `users.getCurrentUser`, the profile call of a login and of a launch.
 const GET_CURRENT_USER: &str = "users.getCurrentUser";
 
@@ -152,5 +163,36 @@ impl Quirks for Odnoklassniki {
 
     fn publish_widget(&self) -> Option<&dyn PublishWidget> {
         Some(self)
+    }
+
+    fn has_api(&self) -> bool {
+        true
+    }
+
+    /// A REST method in the person's session, signed with its session secret key; the
+    /// answer as OK gave it, its `error_code` objects included.
+    async fn call_api(
+        &self,
+        net: &Network,
+        access_token: &str,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Value, UpstreamError> {
+        let values = api_params(params, &RESERVED);
+        let mut signed: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        signed.extend([
+            ("application_key", self.public_key.as_str()),
+            ("format", "json"),
+            ("method", method),
+        ]);
+        let secret = session_secret_key(access_token, self.secret_key.expose_secret());
+        let sig = sign(signed.iter().copied(), &secret);
+        signed.push(("sig", &sig));
+        signed.push(("access_token", access_token));
+        net.relay(net.http.post(net.userinfo.clone()).form(&signed))
+            .await
     }
 }

@@ -66,6 +66,8 @@ pub struct FakeOkConfig {
     /// OK support granted GET_EMAIL to this app.
     pub app_has_get_email: bool,
     pub user: OkUser,
+    /// `expires_in` of the access tokens it issues (OK's own is about 30 minutes).
+    pub token_lifetime: String,
 }
 
 impl FakeOkConfig {
@@ -77,6 +79,7 @@ impl FakeOkConfig {
             redirect_uri: redirect_uri.to_owned(),
             app_has_get_email: true,
             user: OkUser::sample(),
+            token_lifetime: "1800".to_owned(),
         }
     }
 }
@@ -381,7 +384,7 @@ async fn token(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming)
             Json(json!({
                 "access_token": access_token,
                 "token_type": "session",
-                "expires_in": "1800",
+                "expires_in": cfg.token_lifetime,
             })),
         )
             .into_response();
@@ -417,7 +420,7 @@ async fn token(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming)
             "token_type": "session",
             "refresh_token": refresh_token,
             // Quirk: a string, not a number.
-            "expires_in": "1800",
+            "expires_in": cfg.token_lifetime,
         })),
     )
         .into_response()
@@ -506,6 +509,9 @@ async fn api_common(sh: Arc<Shared>, params: Params, implied_method: Option<&str
         return api_error(104);
     }
     let method = implied_method.or_else(|| param(&params, "method"));
+    if method.is_some_and(|m| m.eq_ignore_ascii_case("users.getInfo")) {
+        return users_get_info(&user, &params);
+    }
     if !method.is_some_and(|m| m.eq_ignore_ascii_case("users.getCurrentUser")) {
         return api_error(3);
     }
@@ -559,4 +565,19 @@ fn user_json(user: &OkUser, email_allowed: bool, fields: Option<&str>) -> Value 
         }
     }
     Value::Object(out)
+}
+
+/// `users.getInfo`: the people among `uids` this fake knows (only its person), with the
+/// fields asked for; OK answers a list.
+fn users_get_info(user: &OkUser, params: &Params) -> Response {
+    let Some(uids) = param(params, "uids") else {
+        return api_error(100);
+    };
+    let fields = param(params, "fields").filter(|f| !f.trim().is_empty());
+    let people: Vec<Value> = uids
+        .split(',')
+        .filter(|uid| uid.trim() == user.uid)
+        .map(|_| user_json(user, false, fields))
+        .collect();
+    (StatusCode::OK, Json(Value::Array(people))).into_response()
 }

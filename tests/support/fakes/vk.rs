@@ -103,7 +103,8 @@ impl FakeVk {
         let routes = Router::new()
             .route("/authorize", get(authorize))
             .route("/access_token", get(access_token).post(access_token))
-            .route("/method/users.get", get(users_get).post(users_get));
+            .route("/method/users.get", get(users_get).post(users_get))
+            .route("/method/{name}", get(method).post(method));
         let (behaviour, person) = (VkBehaviour::Normal, config.user.clone());
         Fake::serve(bind().await, config, behaviour, person, VkState, routes)
     }
@@ -392,6 +393,33 @@ async fn users_get(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incom
     (
         StatusCode::OK,
         Json(json!({ "response": [Value::Object(obj)] })),
+    )
+        .into_response()
+}
+
+/// Any other method: `messages.getHistory` answers the person's last message; the rest is
+/// VK's error 3, "Unknown method passed". Token and `v` are checked as for `users.get`.
+async fn method(
+    State(sh): State<Arc<Shared>>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    Incoming { params, .. }: Incoming,
+) -> Response {
+    sh.seen("method", Some(&params));
+    if sh.grant_for(param(&params, "access_token")).is_none() {
+        return api_error(5, &params);
+    }
+    if !param(&params, "v").is_some_and(valid_version) {
+        return api_error(8, &params);
+    }
+    if name != "messages.getHistory" {
+        return api_error(3, &params);
+    }
+    let peer = param(&params, "peer_id").unwrap_or("0");
+    (
+        StatusCode::OK,
+        Json(json!({ "response": { "count": 1, "items": [
+            { "id": 1, "peer_id": peer, "text": "Здравствуйте! Когда доставка?" }
+        ] } })),
     )
         .into_response()
 }
