@@ -22,6 +22,64 @@ impl Write for Capture {
     }
 }
 
+const UPSTREAM_KEY: &str = "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs=";
+
+/// An OK app launch, a publish widget in the person's session and the upstream token broker,
+/// on a gateway that keeps the networks' tokens; returns the secrets they handled.
+async fn platform_services() -> Vec<String> {
+    let gw = TestGateway::start_with(Options {
+        extra_toml: format!("[upstream]\ntoken_key = \"{UPSTREAM_KEY}\"\n"),
+        shop_extra: "upstream_access = true\nupstream_methods = [\"users.getInfo\"]".into(),
+        ..Options::default()
+    })
+    .await;
+    let mut secrets = Vec::new();
+    let mut launch = gw.ok.launch(&[]);
+    for (k, v) in &launch {
+        if ["session_key", "session_secret_key", "auth_sig", "sig"].contains(&k.as_str()) {
+            secrets.push(v.clone());
+        }
+    }
+    launch.push(("client_id".into(), SHOP.into()));
+    launch.push(("client_secret".into(), SHOP_SECRET.into()));
+    let launched = browser()
+        .post(format!("{}/launch/ok", gw.issuer))
+        .form(&launch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(launched.status(), 200);
+
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (_, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    let bearer = tokens["access_token"].as_str().unwrap().to_string();
+    let (status, _, upstream) =
+        bearer_get(&format!("{}/api/upstream/token", gw.issuer), &bearer).await;
+    assert_eq!(status, 200);
+    let ok_token = upstream["access_token"].as_str().unwrap().to_string();
+    let called = browser()
+        .post(format!("{}/api/upstream/ok/call", gw.issuer))
+        .bearer_auth(&bearer)
+        .json(&serde_json::json!({"method": "users.getInfo", "params": {"uids": "575123456789"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(called.status(), 200);
+    let widget = browser()
+        .post(format!("{}/api/ok/widget", gw.issuer))
+        .basic_auth(SHOP, Some(SHOP_SECRET))
+        .json(&serde_json::json!({
+            "attachment": {"media": [{"type": "text", "text": "hi"}]},
+            "access_token": ok_token,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(widget.status(), 200);
+    secrets.extend([bearer, ok_token]);
+    secrets
+}
+
 #[tokio::test]
 async fn secrets_and_tokens_never_reach_the_logs() {
     let capture = Capture::default();
@@ -78,11 +136,15 @@ async fn secrets_and_tokens_never_reach_the_logs() {
     .await;
     assert_eq!(status, 401);
 
+    issued.extend(platform_services().await);
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     // The capture works: the events are there.
     assert!(logs.contains("upstream login succeeded"), "{logs}");
     assert!(logs.contains("upstream login failed"));
     assert!(logs.contains("invalid_client"));
+    assert!(logs.contains("app launch verified"));
+    assert!(logs.contains("network method called for a person"));
     for secret in [
         "0F1E2D3C4B5A69788796A5B4", // OK secret key
         "vk-secret-Zx81",           // VK client secret
@@ -91,6 +153,7 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         "tkn.-",  // OK access tokens
         "vk1.a.", // VK access tokens
         "session_secret",
+        UPSTREAM_KEY,
     ] {
         assert!(!logs.contains(secret), "{secret} in logs:\n{logs}");
     }
