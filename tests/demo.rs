@@ -51,6 +51,19 @@ async fn shipped_config_gives_a_working_demo_login() {
     let action = attr_after(&form, "<form", "action");
     let state = attr_after(&form, "name=\"state\"", "value");
 
+    // A blank name would make every such login one account: the form comes back.
+    let blank = person
+        .post(format!("{base}{action}"))
+        .form(&[("state", state.as_str()), ("name", "   "), ("email", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blank.status(), 400);
+    assert!(blank.headers().get("location").is_none());
+    let again = blank.text().await.unwrap();
+    assert!(again.contains("Type a name"), "{again}");
+    assert_eq!(attr_after(&again, "name=\"state\"", "value"), state);
+
     let response = person
         .post(format!("{base}{action}"))
         .form(&[

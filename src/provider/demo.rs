@@ -72,6 +72,16 @@ impl Demo {
     }
 }
 
+/// Why the demo form was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// Every blank name would be one and the same account.
+    #[error("a demo account needs a name")]
+    BlankName,
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
 /// The demo "network" accepted the typed identity: returns where to send the browser
 /// (the gateway's own callback, with a code and the state).
 pub async fn complete(
@@ -81,10 +91,14 @@ pub async fn complete(
     state: &str,
     name: &str,
     email: &str,
-) -> Result<String, store::StoreError> {
+) -> Result<String, DemoError> {
+    let name: String = name.trim().chars().take(100).collect();
+    if name.is_empty() {
+        return Err(DemoError::BlankName);
+    }
     let code = random_token();
     let user = DemoUser {
-        name: name.trim().chars().take(100).collect(),
+        name,
         email: Some(email.trim().to_lowercase()).filter(|e| e.contains('@') && e.len() <= 254),
     };
     store::put_json(

@@ -14,7 +14,8 @@ use super::pages::{self, Lang};
 use crate::demo_site;
 use crate::gateway::Gateway;
 use crate::oidc::error::PageError;
-use crate::provider::{ConfiguredProvider, demo};
+use crate::provider::ConfiguredProvider;
+use crate::provider::demo::{self, DemoError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -77,16 +78,22 @@ async fn demo_form(
 ) -> Result<Response, BrowserError> {
     let p = demo_provider(&gw, &provider)?;
     let state = q.state.ok_or(PageError::BadState)?;
-    Ok(pages::demo_page(lang, &format!("/demo/{}", p.name), &state))
+    Ok(pages::demo_page(
+        lang,
+        &format!("/demo/{}", p.name),
+        &state,
+        false,
+    ))
 }
 
 async fn demo_submit(
     State(gw): State<AppState>,
     Path(provider): Path<String>,
+    lang: Lang,
     Form(form): Form<DemoForm>,
 ) -> Result<Response, BrowserError> {
     let p = demo_provider(&gw, &provider)?;
-    let url = demo::complete(
+    let completed = demo::complete(
         gw.store.as_ref(),
         &gw.config.server.issuer,
         &p.name,
@@ -94,6 +101,16 @@ async fn demo_submit(
         &form.name,
         &form.email,
     )
-    .await?;
-    Ok(Redirect::to(&url).into_response())
+    .await;
+    match completed {
+        Ok(url) => Ok(Redirect::to(&url).into_response()),
+        // The form again, saying what to fix.
+        Err(DemoError::BlankName) => Ok(pages::demo_page(
+            lang,
+            &format!("/demo/{}", p.name),
+            &form.state,
+            true,
+        )),
+        Err(DemoError::Store(e)) => Err(e.into()),
+    }
 }

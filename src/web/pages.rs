@@ -65,6 +65,7 @@ pub struct Texts {
     demo_name: &'static str,
     demo_email: &'static str,
     demo_submit: &'static str,
+    demo_blank_name: &'static str,
     logout_title: &'static str,
     logout_question: &'static str,
     logout_button: &'static str,
@@ -80,6 +81,7 @@ static EN: Texts = Texts {
     demo_name: "Name",
     demo_email: "Email (optional)",
     demo_submit: "Log in",
+    demo_blank_name: "Type a name: a blank one would be everybody's account.",
     logout_title: "Log out",
     logout_question: "Log out of every site you entered through this login?",
     logout_button: "Log out",
@@ -95,6 +97,7 @@ static RU: Texts = Texts {
     demo_name: "Имя",
     demo_email: "Email (необязательно)",
     demo_submit: "Войти",
+    demo_blank_name: "Введите имя: пустое имя было бы общим аккаунтом для всех.",
     logout_title: "Выход",
     logout_question: "Выйти со всех сайтов, на которые вы вошли через этот вход?",
     logout_button: "Выйти",
@@ -158,6 +161,8 @@ struct DemoPage<'a> {
     t: &'a Texts,
     action: &'a str,
     state: &'a str,
+    /// The name sent was blank.
+    blank_name: bool,
 }
 
 #[derive(Template)]
@@ -218,14 +223,21 @@ pub fn login_page(lang: Lang, client_name: &str, providers: &[ProviderButton]) -
     html(StatusCode::OK, page.render())
 }
 
-pub fn demo_page(lang: Lang, action: &str, state: &str) -> Response {
+/// The demo network's form; `blank_name`: shown again because the name sent was blank.
+pub fn demo_page(lang: Lang, action: &str, state: &str, blank_name: bool) -> Response {
     let page = DemoPage {
         lang: lang.code(),
         t: lang.texts(),
         action,
         state,
+        blank_name,
     };
-    html(StatusCode::OK, page.render())
+    let status = if blank_name {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    html(status, page.render())
 }
 
 /// Asks before logging out (the request did not prove it came from a site the person
