@@ -54,6 +54,39 @@ async fn unknown_client_gets_error_page_not_redirect() {
 }
 
 #[tokio::test]
+async fn error_pages_speak_the_browsers_language_first_and_unknown_addresses_get_one() {
+    let gw = TestGateway::start().await;
+    let url = gw.authorize_url(&[("response_type", "code"), ("client_id", "intruder")]);
+    let page = |accept: &'static str, url: String| async move {
+        let response = browser()
+            .get(url)
+            .header("accept-language", accept)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let first_heading = |body: &str| -> String {
+        let start = body.find("<h1").unwrap();
+        let start = start + body[start..].find('>').unwrap() + 1;
+        let end = start + body[start..].find("</h1>").unwrap();
+        body[start..end].to_string()
+    };
+    let (status, english) = page("en-US,en;q=0.9", url.clone()).await;
+    assert_eq!(status, 400);
+    assert_eq!(first_heading(&english), "Login error");
+    assert!(english.contains("<html lang=\"en\">"));
+    assert!(english.contains("Ошибка входа"), "both languages, always");
+    let (_, russian) = page("ru-RU,ru;q=0.9,en;q=0.5", url).await;
+    assert_eq!(first_heading(&russian), "Ошибка входа");
+
+    let (status, missing) = page("en", format!("{}/no-such-page", gw.issuer)).await;
+    assert_eq!(status, 404);
+    assert_eq!(first_heading(&missing), "Not found");
+    assert!(missing.contains("Страница не найдена"));
+}
+
+#[tokio::test]
 async fn unregistered_redirect_uri_gets_error_page_not_redirect() {
     let gw = TestGateway::start().await;
     for uri in [

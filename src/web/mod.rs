@@ -18,6 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
@@ -69,7 +70,8 @@ pub fn app(gateway: Gateway) -> Router {
         .merge(demo::routes())
         .merge(widget::routes())
         .merge(upstream::routes())
-        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(page_language))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -93,6 +95,26 @@ pub fn app(gateway: Gateway) -> Router {
                 .layer(security_headers),
         )
         .with_state(state)
+}
+
+/// Every request runs with its browser's language known to the pages it may end on.
+async fn page_language(
+    lang: pages::Lang,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    pages::in_language(lang, next.run(request)).await
+}
+
+/// An address the gateway does not serve: a page that says so and leads home.
+async fn not_found() -> Response {
+    pages::error_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "Страница не найдена",
+        "There is nothing at this address. The login service starts at its home page, /.",
+        "По этому адресу ничего нет. Служба входа начинается с главной страницы, /.",
+    )
 }
 
 /// Readiness: the store answers and the signing keys are loaded. A load balancer sends

@@ -148,6 +148,7 @@ struct LoginPage<'a> {
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     lang: &'a str,
+    english_first: bool,
     title_en: &'a str,
     title_ru: &'a str,
     message_en: &'a str,
@@ -262,7 +263,18 @@ pub fn logged_out_page(lang: Lang) -> Response {
     html(StatusCode::OK, page.render())
 }
 
-/// An error page in both languages (errors can happen before a language is known).
+tokio::task_local! {
+    /// The language the request's browser prefers, for pages made far from its handler
+    /// (error pages, rendered from an error wherever it arose).
+    static PAGE_LANG: Lang;
+}
+
+/// Runs a request's handling with its browser's language known to the pages it makes.
+pub async fn in_language<F: std::future::Future>(lang: Lang, handling: F) -> F::Output {
+    PAGE_LANG.scope(lang, handling).await
+}
+
+/// An error page in both languages, the browser's first (Russian when it is not known).
 pub fn error_page(
     status: StatusCode,
     title_en: &str,
@@ -270,8 +282,10 @@ pub fn error_page(
     message_en: &str,
     message_ru: &str,
 ) -> Response {
+    let lang = PAGE_LANG.try_with(|l| *l).unwrap_or(Lang::Ru);
     let page = ErrorPage {
-        lang: "ru",
+        lang: lang.code(),
+        english_first: lang == Lang::En,
         title_en,
         title_ru,
         message_en,
