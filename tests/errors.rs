@@ -731,6 +731,10 @@ async fn login_page_lists_the_clients_providers_in_the_persons_language() {
     assert!(body.contains("Войти через Одноклассники"), "{body}");
     assert!(body.contains("Войти через ВКонтакте"));
     assert!(
+        body.contains("для продолжения на сайте <strong>«Shop»</strong>"),
+        "{body}"
+    );
+    assert!(
         !body.contains("Демо"),
         "demo is not among the shop's providers"
     );
@@ -747,6 +751,10 @@ async fn login_page_lists_the_clients_providers_in_the_persons_language() {
         .unwrap();
     assert!(en.contains("Log in with OK"));
     assert!(en.contains("Log in with VK"));
+    assert!(
+        en.contains("to continue to <strong>“Shop”</strong>"),
+        "{en}"
+    );
     // Each button starts the login at that network with the site's parameters.
     let href_start = en.find("href=\"/authorize?").unwrap() + "href=\"".len();
     let href_end = en[href_start..].find('"').unwrap() + href_start;

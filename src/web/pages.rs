@@ -59,6 +59,8 @@ impl Lang {
 pub struct Texts {
     title: &'static str,
     continue_to: &'static str,
+    /// Quotation marks around a site's name.
+    quotes: (&'static str, &'static str),
     with: &'static str,
     demo_warning: &'static str,
     demo_title: &'static str,
@@ -75,6 +77,7 @@ pub struct Texts {
 static EN: Texts = Texts {
     title: "Log in",
     continue_to: "to continue to",
+    quotes: ("“", "”"),
     with: "Log in with",
     demo_warning: "Demo login for trying socialgate out: anyone can type any name. Never enable it on a real site.",
     demo_title: "Demo network",
@@ -90,7 +93,8 @@ static EN: Texts = Texts {
 
 static RU: Texts = Texts {
     title: "Вход",
-    continue_to: "для продолжения на",
+    continue_to: "для продолжения на сайте",
+    quotes: ("«", "»"),
     with: "Войти через",
     demo_warning: "Демо-вход только для пробы socialgate: любой может ввести любое имя. Не включайте его на настоящем сайте.",
     demo_title: "Демо-сеть",
