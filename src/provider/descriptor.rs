@@ -14,6 +14,10 @@ use super::kind::{self, Kind};
 /// `providers/*.toml`, listed by `build.rs`.
 const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_descriptors.rs"));
 
+/// Login button colours (background, text) for a descriptor that names none: dark grey,
+/// white text (10.3:1).
+pub const DEFAULT_BUTTON: (&str, &str) = ("#374151", "#ffffff");
+
 /// Which code drives a kind: one of the protocols in `kind::NAMES`, for the quirks a
 /// descriptor cannot express.
 #[derive(Clone, Copy)]
@@ -314,6 +318,34 @@ mod tests {
         for (kind, text) in BUILTIN {
             let d = parse(text).unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert!(!d.display_name.is_empty());
+        }
+    }
+
+    /// WCAG 2.1 relative luminance of a `#rrggbb` colour.
+    fn luminance(colour: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&colour[i..i + 2], 16).unwrap()) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    #[test]
+    fn every_shipped_login_button_meets_wcag_aa_contrast() {
+        for (kind, text) in BUILTIN {
+            let d = parse(text).unwrap();
+            let background = d.button_color.as_deref().unwrap_or(DEFAULT_BUTTON.0);
+            let foreground = d.button_text_color.as_deref().unwrap_or(DEFAULT_BUTTON.1);
+            let (a, b) = (luminance(background), luminance(foreground));
+            let ratio = (a.max(b) + 0.05) / (a.min(b) + 0.05);
+            assert!(
+                ratio >= 4.5,
+                "{kind}: {foreground} on {background} is {ratio:.2}:1, below 4.5:1"
+            );
         }
     }
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::provider::ConfiguredProvider;
+use crate::provider::descriptor::DEFAULT_BUTTON;
 
 /// The page language, from `Accept-Language`: Russian when preferred over English.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,9 +118,6 @@ pub struct ProviderButton {
     pub href: String,
     pub demo: bool,
 }
-
-/// Colours of a network whose descriptor names none: dark grey, white text.
-const DEFAULT_BUTTON: (&str, &str) = ("#374151", "#ffffff");
 
 impl ProviderButton {
     pub fn new(provider: &ConfiguredProvider, lang: Lang, href: String) -> Self {
