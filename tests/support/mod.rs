@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod balancer;
+pub mod capture;
 pub mod fakes;
 pub mod redis;
 pub mod site;
