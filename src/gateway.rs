@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::keys::{KeyError, KeyRing, KeyTimings};
+use crate::provider::ok::groups::GroupTokens;
 use crate::provider::{Registry, http};
 use crate::store::{self, Store};
 
@@ -34,6 +35,8 @@ pub struct Gateway {
     pub keys: Arc<KeyRing>,
     /// For calls to sites (back-channel logout).
     pub sites_http: reqwest::Client,
+    /// OK group tokens, checked on a schedule so they stay alive.
+    pub ok_groups: Arc<GroupTokens>,
 }
 
 impl Gateway {
@@ -73,12 +76,15 @@ impl Gateway {
             Err(e) => return Err(e.into()),
         }
         keys.spawn_refresh();
+        let ok_groups = Arc::new(GroupTokens::new(config.ok_groups.clone(), http.clone()));
+        ok_groups.spawn_upkeep();
         Ok(Gateway {
             config,
             providers,
             store,
             keys,
             sites_http,
+            ok_groups,
         })
     }
 

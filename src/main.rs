@@ -31,7 +31,11 @@ enum Command {
     /// Run the gateway (the default).
     Serve,
     /// Validate the config and print the redirect URIs to register at each network.
-    Check,
+    Check {
+        /// Also ask OK about each group token (`[ok_groups.*]`) and print its state.
+        #[arg(long)]
+        online: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,8 +57,11 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Check => {
+        Command::Check { online } => {
             print!("{}", describe(&config));
+            if online {
+                return check_online(&config);
+            }
             ExitCode::SUCCESS
         }
         Command::Serve => match run(config) {
@@ -137,5 +144,57 @@ fn describe(config: &Config) -> String {
         let names: Vec<&str> = c.providers.iter().map(|p| p.as_str()).collect();
         let _ = writeln!(out, "    providers: {}", names.join(", "));
     }
+    describe_ok_groups(config, &mut out);
     out
+}
+
+/// `check`'s list of OK group tokens kept alive, when there are any.
+fn describe_ok_groups(config: &Config, out: &mut String) {
+    use std::fmt::Write;
+    if config.ok_groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nOK group tokens (kept alive; `check --online` asks OK about them):"
+    );
+    for g in &config.ok_groups {
+        let every = humantime::format_duration(g.check_every);
+        let _ = writeln!(out, "  {}: checked every {every} at {}", g.name, g.api_url);
+    }
+}
+
+/// `check --online`: each group token's state as OK tells it now. Fails unless every token
+/// is alive, so a cron job notices.
+fn check_online(config: &Config) -> ExitCode {
+    use socialgate::provider::ok::groups::{GroupTokens, TokenState};
+    let checked = tokio::runtime::Runtime::new().and_then(|runtime| {
+        let http = socialgate::provider::http::client(socialgate::gateway::UPSTREAM_TIMEOUT)
+            .map_err(std::io::Error::other)?;
+        let tokens = GroupTokens::new(config.ok_groups.clone(), http);
+        let states = runtime.block_on(tokens.check_all());
+        Ok(states
+            .into_iter()
+            .map(|(name, state)| (name.to_string(), state))
+            .collect::<Vec<_>>())
+    });
+    let states = match checked {
+        Ok(states) => states,
+        Err(e) => {
+            eprintln!("error: cannot ask OK: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("\nOK group tokens at OK now:");
+    if states.is_empty() {
+        println!("  none configured");
+    }
+    for (name, state) in &states {
+        println!("  {name}: {state}");
+    }
+    if states.iter().all(|(_, s)| *s == TokenState::Alive) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

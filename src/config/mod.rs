@@ -5,6 +5,7 @@
 
 mod clients;
 mod expand;
+mod groups;
 mod locate;
 mod providers;
 mod schema;
@@ -24,6 +25,7 @@ pub use clients::{ClientConfig, ClientId};
 pub use expand::expand_env;
 pub use upstream::{TokenKey, UpstreamConfig};
 
+use crate::provider::ok::groups::OkGroup;
 use crate::provider::settings::is_loopback;
 use locate::{Locations, line_at};
 use schema::RawConfig;
@@ -93,6 +95,8 @@ pub struct Config {
     pub clients: IndexMap<ClientId, ClientConfig>,
     /// `None`: no upstream tokens are kept (no `[upstream] token_key`).
     pub upstream: Option<UpstreamConfig>,
+    /// OK group tokens kept alive (`[ok_groups.NAME]`), in config order.
+    pub ok_groups: Vec<OkGroup>,
 }
 
 #[derive(Debug)]
@@ -280,6 +284,7 @@ impl Ctx<'_> {
             let client = self.client(&id, c, &providers, upstream.is_some())?;
             clients.insert(client.client_id.clone(), client);
         }
+        let ok_groups = self.ok_groups(raw.ok_groups, &providers)?;
         Ok(Config {
             file: PathBuf::from(self.file),
             server,
@@ -289,6 +294,7 @@ impl Ctx<'_> {
             providers,
             clients,
             upstream,
+            ok_groups,
         })
     }
 }

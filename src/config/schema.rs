@@ -22,6 +22,8 @@ pub(super) struct RawConfig {
     pub clients: IndexMap<String, RawClient>,
     #[serde(default)]
     pub upstream: RawUpstream,
+    #[serde(default)]
+    pub ok_groups: IndexMap<String, RawOkGroup>,
 }
 
 #[derive(Deserialize)]
@@ -127,4 +129,15 @@ pub(super) struct RawClient {
     #[serde(default)]
     pub upstream_access: bool,
     pub upstream_methods: Option<Vec<Env>>,
+}
+
+/// An `[ok_groups.NAME]` table: an OK group's token that the gateway keeps alive.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOkGroup {
+    pub access_token: Option<Env>,
+    pub access_token_file: Option<Env>,
+    pub provider: Option<Env>,
+    pub api_url: Option<Env>,
+    pub check_every: Option<Env>,
 }

@@ -108,7 +108,7 @@ impl Ctx<'_> {
     }
 
     /// A duration like `"8h"`, `"30d"` or `"90s"`.
-    fn duration(
+    pub(super) fn duration(
         &self,
         key: &str,
         value: Option<Env>,

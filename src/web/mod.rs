@@ -118,19 +118,25 @@ async fn not_found() -> Response {
 }
 
 /// Readiness: the store answers and the signing keys are loaded. A load balancer sends
-/// logins only to ready instances.
+/// logins only to ready instances. OK group tokens that are dead (or could not be checked)
+/// follow as lines of their own without changing the status: logins do not need them.
 async fn readyz(State(gw): State<AppState>) -> Response {
-    match gw.is_ready().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
+    let (status, verdict) = match gw.is_ready().await {
+        Ok(()) => (StatusCode::OK, "ready"),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not ready: the store is unavailable",
             )
-                .into_response()
         }
+    };
+    let mut body = verdict.to_string();
+    for problem in gw.ok_groups.problems() {
+        body.push('\n');
+        body.push_str(&problem);
     }
+    (status, body).into_response()
 }
 
 async fn home(State(gw): State<AppState>) -> Response {

@@ -1,8 +1,10 @@
 //! OK.ru (Odnoklassniki): a login that reads the person through the signed
 //! `users.getCurrentUser` on the REST endpoint (errors arrive as HTTP 200 with `error_code`),
 //! and the verification of an app's launch inside OK. Every OK signature is in `signature`.
+//! Group tokens (chat bots) are kept alive by `groups`.
 
 mod attachment;
+pub mod groups;
 mod launch;
 pub mod signature;
 mod widget;

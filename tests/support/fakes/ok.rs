@@ -142,6 +142,8 @@ pub struct OkState {
     refresh_tokens: HashMap<String, IssuedToken>,
     /// Sessions of apps launched inside OK: session_key → (session_secret_key, person).
     launches: HashMap<String, (String, OkUser)>,
+    /// Group tokens of the Bot API, and how many calls each made.
+    group_tokens: HashMap<String, (GroupToken, usize)>,
 }
 
 upstream!(OkState: FakeOkConfig, OkBehaviour, OkUser, IssuedCode, IssuedToken);
@@ -164,6 +166,7 @@ impl FakeOk {
         let own = OkState {
             refresh_tokens: HashMap::new(),
             launches: HashMap::new(),
+            group_tokens: GroupToken::known(),
         };
         let routes = Router::new()
             .route("/oauth/authorize", get(authorize))
@@ -172,7 +175,8 @@ impl FakeOk {
             .route(
                 "/api/users/getCurrentUser",
                 get(api_get_current_user).post(api_get_current_user),
-            );
+            )
+            .route("/graph/me/chats", get(graph_chats));
         let (behaviour, person) = (OkBehaviour::Normal, config.user.clone());
         Fake::serve(bind().await, config, behaviour, person, own, routes)
     }
@@ -580,4 +584,91 @@ fn users_get_info(user: &OkUser, params: &Params) -> Response {
         .map(|_| user_json(user, false, fields))
         .collect();
     (StatusCode::OK, Json(Value::Array(people))).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// GET /graph/me/chats  (the Bot API, with a group's token)
+
+/// A group token this fake knows as alive from the start.
+pub const GROUP_TOKEN_ALIVE: &str = "tkn1.group-alive-Qw7rT2yU9iO3pA5s";
+/// A group token that has gone unused for 30 days (error 102).
+pub const GROUP_TOKEN_EXPIRED: &str = "tkn1.group-expired-Zx4cV6bN8mL1kJ3h";
+/// A group token whose group was issued a newer one (error 103).
+pub const GROUP_TOKEN_REPLACED: &str = "tkn1.group-replaced-Gf5dS7aP9oI2uY4t";
+
+/// What a group token is worth at the Bot API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupToken {
+    Alive,
+    /// Unused for 30 days: 102.
+    Expired,
+    /// A newer token was issued for the group: 103.
+    Replaced,
+}
+
+impl GroupToken {
+    fn known() -> HashMap<String, (GroupToken, usize)> {
+        [
+            (GROUP_TOKEN_ALIVE, GroupToken::Alive),
+            (GROUP_TOKEN_EXPIRED, GroupToken::Expired),
+            (GROUP_TOKEN_REPLACED, GroupToken::Replaced),
+        ]
+        .into_iter()
+        .map(|(t, state)| (t.to_owned(), (state, 0)))
+        .collect()
+    }
+}
+
+impl FakeOk {
+    /// The Bot API's base, as the gateway derives it from the REST endpoint.
+    pub fn graph_url(&self) -> String {
+        format!("{}/graph", self.base_url)
+    }
+
+    /// From now on `token` is worth `state` (a token it did not know becomes known).
+    pub fn set_group_token(&self, token: &str, state: GroupToken) {
+        let mut st = self.shared().lock();
+        st.group_tokens
+            .entry(token.to_owned())
+            .or_insert((state, 0))
+            .0 = state;
+    }
+
+    /// Calls the Bot API saw with `token`, whatever it answered.
+    pub fn group_token_calls(&self, token: &str) -> usize {
+        let st = self.shared().lock();
+        st.group_tokens.get(token).map_or(0, |(_, calls)| *calls)
+    }
+}
+
+/// The group's chats for a live token; OK's `error_code` objects (HTTP 200) otherwise: 102
+/// for an expired token, 103 for a replaced or unknown one. `ApiHttp502` and `ApiHang` break
+/// it as they break the REST API.
+async fn graph_chats(State(sh): State<Arc<Shared>>, Query(params): Query) -> Response {
+    let behaviour = sh.seen("graph", Some(&params));
+    if let Some(failure) = failing_api(&behaviour, failure_page, api_error).await {
+        return failure;
+    }
+    let Some(token) = param(&params, "access_token") else {
+        return api_error(100);
+    };
+    let state = {
+        let mut st = sh.lock();
+        st.group_tokens.get_mut(token).map(|(state, calls)| {
+            *calls += 1;
+            *state
+        })
+    };
+    match state {
+        Some(GroupToken::Alive) => (
+            StatusCode::OK,
+            Json(json!({
+                "chats": [{ "chat_id": "chat:C3f5a1b2c3d4", "type": "CHAT", "status": "ACTIVE" }],
+                "marker": null,
+            })),
+        )
+            .into_response(),
+        Some(GroupToken::Expired) => api_error(102),
+        Some(GroupToken::Replaced) | None => api_error(103),
+    }
 }
