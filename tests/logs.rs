@@ -3,24 +3,8 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use support::fakes::ok::OkBehaviour;
 use support::*;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const UPSTREAM_KEY: &str = "3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs=";
 
@@ -82,13 +66,7 @@ async fn platform_services() -> Vec<String> {
 
 #[tokio::test]
 async fn secrets_and_tokens_never_reach_the_logs() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter("debug")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let capture = support::capture::logs();
 
     let gw = TestGateway::start().await;
     let mut issued = Vec::new();
@@ -138,7 +116,7 @@ async fn secrets_and_tokens_never_reach_the_logs() {
 
     issued.extend(platform_services().await);
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     // The capture works: the events are there.
     assert!(logs.contains("upstream login succeeded"), "{logs}");
     assert!(logs.contains("upstream login failed"));
