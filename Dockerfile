@@ -2,10 +2,17 @@
 # Try:   docker run -p 8080:8080 socialgate      (the demo login at http://127.0.0.1:8080/)
 # Run:   docker run -p 8080:8080 -v $PWD/config.toml:/etc/socialgate/config.toml:ro \
 #          -v socialgate-data:/var/lib/socialgate socialgate
-FROM rust:1-bookworm AS build
+# (your config.toml: listen = "0.0.0.0:8080", data_dir = "/var/lib/socialgate"; see the README)
+FROM rust:1.95-bookworm AS build
 WORKDIR /src
+# Dependencies first, in a layer of their own: a change to the source does not rebuild them.
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY providers providers
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && cargo build --release --locked && rm -rf src
 COPY . .
-RUN cargo build --release --locked
+# Newer than the placeholder build, so cargo rebuilds the crate itself.
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 # The image's default config: the shipped demo, listening on all interfaces, key in the volume.
 RUN sed -e 's|^listen = .*|listen = "0.0.0.0:8080"|' \
         -e 's|^data_dir = .*|data_dir = "/var/lib/socialgate"|' config.toml > docker-config.toml
@@ -23,5 +30,8 @@ USER socialgate
 VOLUME /var/lib/socialgate
 ENV SOCIALGATE_CONFIG=/etc/socialgate/config.toml
 EXPOSE 8080
+# `socialgate health` asks the running gateway's /readyz (the slim image has no curl).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=10s \
+    CMD ["/usr/local/bin/socialgate", "health"]
 ENTRYPOINT ["/usr/local/bin/socialgate"]
 CMD ["serve"]

@@ -36,6 +36,9 @@ enum Command {
         #[arg(long)]
         online: bool,
     },
+    /// Ask the gateway running with this config whether it is ready (for container health
+    /// checks: the image has no curl). Exit status 0 when it is.
+    Health,
 }
 
 fn main() -> ExitCode {
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Command::Health => health(&config),
         Command::Serve => match run(config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -196,5 +200,42 @@ fn check_online(config: &Config) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `health`: GET `/readyz` on the configured listen address (loopback when it listens on every
+/// interface).
+fn health(config: &Config) -> ExitCode {
+    let mut addr = config.server.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let url = format!("http://{addr}/readyz");
+    let asked = tokio::runtime::Runtime::new().and_then(|runtime| {
+        let http = socialgate::provider::http::client(std::time::Duration::from_secs(5))
+            .map_err(std::io::Error::other)?;
+        runtime.block_on(async {
+            let response = http.get(&url).send().await.map_err(std::io::Error::other)?;
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            Ok((status, body))
+        })
+    });
+    match asked {
+        Ok((status, body)) if status.is_success() => {
+            println!("{body}");
+            ExitCode::SUCCESS
+        }
+        Ok((status, body)) => {
+            eprintln!("not ready (HTTP {}): {body}", status.as_u16());
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("error: nothing answers at {url}; is the gateway running with this config?");
+            ExitCode::FAILURE
+        }
     }
 }

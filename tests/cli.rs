@@ -1004,7 +1004,28 @@ fn serve_starts_with_a_valid_config_and_warns_about_demo() {
         "{response}"
     );
 
+    // The container health check asks the running gateway.
+    let health = |dir: &Path| {
+        socialgate(dir)
+            .arg("health")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let healthy = health(dir.path());
+    assert_success(&healthy);
+    assert_eq!(String::from_utf8_lossy(&healthy.stdout), "ready\n");
+
     drop(server);
+    let gone = health(dir.path());
+    assert!(!gone.status.success());
+    assert_eq!(
+        stderr(&gone),
+        format!(
+            "error: nothing answers at http://127.0.0.1:{port}/readyz; is the gateway running with this config?\n"
+        )
+    );
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(
         log.contains("DEMO provider enabled: anyone can log in as anyone"),
