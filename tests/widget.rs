@@ -130,46 +130,76 @@ async fn the_access_token_variant_is_signed_with_the_session_secret() {
     assert_eq!(get(&q, "st.signature"), Some(expected.as_str()));
 }
 
-#[tokio::test]
-async fn a_bad_post_is_refused_with_what_is_wrong() {
+/// A post refused with `invalid_request` and this description; no URL is signed.
+async fn assert_refused(request: Value, description: &str) {
     let gw = TestGateway::start().await;
-    let cases = [
-        (
-            json!({"attachment": text_post(), "return_url": "https://evil.example/steal"}),
-            "return_url is not one of the client's redirect_uris",
-        ),
-        (json!({}), "attachment is missing"),
-        (
-            json!({"attachment": "{not json"}),
-            "attachment is not JSON: key must be a string at line 1 column 2",
-        ),
-        (
-            json!({"attachment": {"media": [
-                {"type": "link", "url": "https://a.example/"},
-                {"type": "link", "url": "https://b.example/"}]}}),
-            "attachment: media[1] (link): at most one link per topic",
-        ),
-        (
-            json!({"attachment": {"media": [{"type": "app",
-                "images": [{"url": "https://i.example/1.jpg"}], "actions": [{"text": "Play"}]}]}}),
-            "attachment: an `app` block is never posted alone: add text, a photo or a link",
-        ),
-        (
-            json!({"attachment": {"media": [{"type": "poll", "question": "Q?", "answers": []}]}}),
-            "attachment: media[0] (poll): `answers` must be a non-empty list",
-        ),
-        (
-            json!({"attachment": text_post(), "popup": "maybe"}),
-            "popup must be on or off",
-        ),
-    ];
-    for (request, description) in cases {
-        let (status, body) = post_json(&gw, "/api/ok/widget", request).await;
-        assert_eq!(status, 400, "{body}");
-        assert_eq!(body["error"], "invalid_request", "{body}");
-        assert_eq!(body["error_description"], description);
-        assert!(body.get("url").is_none());
-    }
+    let (status, body) = post_json(&gw, "/api/ok/widget", request).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    assert_eq!(body["error_description"], description);
+    assert!(body.get("url").is_none());
+}
+
+#[tokio::test]
+async fn a_return_url_the_client_did_not_register_is_refused() {
+    assert_refused(
+        json!({"attachment": text_post(), "return_url": "https://evil.example/steal"}),
+        "return_url is not one of the client's redirect_uris",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_post_without_attachment_is_refused() {
+    assert_refused(json!({}), "attachment is missing").await;
+}
+
+#[tokio::test]
+async fn an_attachment_that_is_not_json_is_refused() {
+    assert_refused(
+        json!({"attachment": "{not json"}),
+        "attachment is not JSON: key must be a string at line 1 column 2",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_second_link_is_refused() {
+    assert_refused(
+        json!({"attachment": {"media": [
+            {"type": "link", "url": "https://a.example/"},
+            {"type": "link", "url": "https://b.example/"}]}}),
+        "attachment: media[1] (link): at most one link per topic",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_app_block_alone_is_refused() {
+    assert_refused(
+        json!({"attachment": {"media": [{"type": "app",
+            "images": [{"url": "https://i.example/1.jpg"}], "actions": [{"text": "Play"}]}]}}),
+        "attachment: an `app` block is never posted alone: add text, a photo or a link",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_poll_without_answers_is_refused() {
+    assert_refused(
+        json!({"attachment": {"media": [{"type": "poll", "question": "Q?", "answers": []}]}}),
+        "attachment: media[0] (poll): `answers` must be a non-empty list",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_switch_that_is_neither_on_nor_off_is_refused() {
+    assert_refused(
+        json!({"attachment": text_post(), "popup": "maybe"}),
+        "popup must be on or off",
+    )
+    .await;
 }
 
 #[tokio::test]
