@@ -22,4 +22,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
 fi
 
+# The client libraries tests/client_libraries.rs logs in with (openid-client, Authlib).
+bash tests/clients/setup.sh
+
 exec cargo test --locked "$@"
