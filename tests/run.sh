@@ -24,5 +24,7 @@ fi
 
 # The client libraries tests/client_libraries.rs logs in with (openid-client, Authlib).
 bash tests/clients/setup.sh
+# PHP and PHPUnit for tests/php.rs (the 1C-Bitrix module's client, the PHP example site).
+bash tests/php/setup.sh
 
 exec cargo test --locked "$@"
