@@ -208,9 +208,8 @@ final class OidcClient
             'redirect_uri' => $redirectUri ?? $this->redirectUri,
             'code_verifier' => $codeVerifier,
         ];
-        $basic = base64_encode(self::formEncode($this->clientId) . ':' . self::formEncode($this->clientSecret));
         [$status, $body] = $this->request('POST', $this->discovery()['token_endpoint'], [
-            'Authorization: Basic ' . $basic,
+            'Authorization: ' . $this->basicAuthorization(),
             'Content-Type: application/x-www-form-urlencoded',
             'Accept: application/json',
         ], http_build_query($form, '', '&'));
@@ -228,6 +227,12 @@ final class OidcClient
             }
         }
         return $json;
+    }
+
+    /** client_secret_basic's header value: id and secret form-encoded, joined by `:`, base64. */
+    public function basicAuthorization(): string
+    {
+        return 'Basic ' . base64_encode(self::formEncode($this->clientId) . ':' . self::formEncode($this->clientSecret));
     }
 
     /**

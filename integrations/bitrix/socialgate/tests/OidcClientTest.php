@@ -302,7 +302,14 @@ final class OidcClientTest extends TestCase
             self::env('SOCIALGATE_ODD_CLIENT_SECRET'),
             self::env('SOCIALGATE_ODD_REDIRECT_URI'),
         );
-        $this->assertMatchesRegularExpression('/[+%:]/', self::env('SOCIALGATE_ODD_CLIENT_SECRET'));
+        $this->assertSame('forum+secret%with:odd/chars', self::env('SOCIALGATE_ODD_CLIENT_SECRET'));
+        // Form-encoded before base64 (RFC 6749 §2.3.1). The gateway also takes a secret sent
+        // unencoded, so the header itself is what shows the encoding.
+        $this->assertSame(
+            'Basic ' . base64_encode(self::env('SOCIALGATE_ODD_CLIENT_ID') . ':forum%2Bsecret%25with%3Aodd%2Fchars'),
+            $client->basicAuthorization(),
+        );
+        $this->assertSame('a+b%2Bc%3Ad', OidcClient::formEncode('a b+c:d'));
         [$query, $pending] = $this->browse($client, 'ok', null, self::env('SOCIALGATE_ODD_REDIRECT_URI'));
         $this->assertSame('ok:575123456789', $client->handleCallback($query, $pending)['claims']['sub']);
     }
