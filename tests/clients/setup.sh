@@ -12,20 +12,7 @@ case "$target" in /*) ;; *) target="$repo/$target" ;; esac
 venv="$target/tmp/clients-venv"
 
 apt_install() {
-    local sudo
-    if [ "$(id -u)" -eq 0 ]; then
-        sudo=""
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo="sudo"
-    else
-        sudo="cannot"
-    fi
-    if [ "$sudo" = cannot ] || ! command -v apt-get >/dev/null 2>&1; then
-        echo "error: cannot install $* here; install it yourself and run this again" >&2
-        exit 1
-    fi
-    $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+    bash "$repo/tests/apt-install.sh" "$@"
 }
 
 stamp() { cat "$@" | sha256sum | cut -d' ' -f1; }

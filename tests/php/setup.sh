@@ -13,19 +13,5 @@ if have_php; then
     exit 0
 fi
 echo "tests/php/setup.sh: installing php-cli, php-curl and phpunit (the PHP tests need them)" >&2
-if [ "$(id -u)" -eq 0 ]; then
-    sudo=""
-elif command -v sudo >/dev/null 2>&1; then
-    sudo="sudo"
-else
-    sudo="cannot"
-fi
-if [ "$sudo" = cannot ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: cannot install PHP here; install php-cli, php-curl, php-mbstring, php-xml and" \
-        "phpunit yourself (PHP 8.2 or later, PHPUnit 9) and run this again" >&2
-    exit 1
-fi
-$sudo apt-get update -qq
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    php-cli php-curl php-mbstring php-xml phpunit >/dev/null
+bash "$(dirname "$0")/../apt-install.sh" php-cli php-curl php-mbstring php-xml phpunit
 have_php || { echo "error: PHP or PHPUnit still missing after apt-get install" >&2; exit 1; }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `bash tests/apt-install.sh PACKAGE…`: installs Debian packages the tests need, as root or
+# through sudo (CI runs as root). Where that is impossible, says what to install by hand.
+set -euo pipefail
+
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+    sudo="sudo"
+else
+    sudo="cannot"
+fi
+if [ "$sudo" = cannot ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: cannot install $* here (no apt-get, or not root and no sudo); install it" \
+        "yourself and run this again" >&2
+    exit 1
+fi
+$sudo apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
