@@ -5,7 +5,7 @@
 use crate::config::ClientConfig;
 use crate::gateway::Gateway;
 use crate::oidc::clients::ClientCredentials;
-use crate::oidc::error::{Error, PageError};
+use crate::oidc::error::{Error, PageError, TokenErrorCode};
 use crate::oidc::exchange::{self, TokenRequest};
 use crate::oidc::types::Code;
 
@@ -36,8 +36,44 @@ pub fn start_url(gw: &Gateway) -> Option<String> {
     Some(url.path().to_string() + "?" + url.query().unwrap_or(""))
 }
 
+/// What the demo site shows.
+pub enum Shown {
+    /// The id_token's claims, times written as dates.
+    LoggedIn(Vec<(String, String)>),
+    /// The login failed, or this result was shown already: OAuth's error and its words.
+    Failed { error: String, description: String },
+}
+
+/// The claims that are times (seconds since 1970), shown as dates.
+const TIMES: [&str; 3] = ["exp", "iat", "auth_time"];
+
+/// Shows what the demo site received: redeems the code as a site would, or the error that
+/// came back instead.
+pub async fn show(
+    gw: &Gateway,
+    code: Option<String>,
+    error: Option<String>,
+    description: Option<String>,
+) -> Result<Shown, Error> {
+    let Some(code) = code else {
+        return Ok(Shown::Failed {
+            error: error.unwrap_or_else(|| "no code".into()),
+            description: description.unwrap_or_default(),
+        });
+    };
+    match finish(gw, code).await {
+        Ok(claims) => Ok(Shown::LoggedIn(claims)),
+        // A reload presents the code again; codes work once.
+        Err(Error::Token(TokenErrorCode::InvalidGrant, _)) => Ok(Shown::Failed {
+            error: "invalid_grant".into(),
+            description: "this result was shown already: a login's code works once".into(),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
 /// Redeems the code as the demo site would and returns the id_token's claims for display.
-pub async fn finish(gw: &Gateway, code: String) -> Result<Vec<(String, String)>, Error> {
+async fn finish(gw: &Gateway, code: String) -> Result<Vec<(String, String)>, Error> {
     let client = client(gw).ok_or(PageError::UnknownClient)?;
     let credentials =
         ClientCredentials::posted(client.client_id.as_str(), client.client_secret.clone());
@@ -55,6 +91,11 @@ pub async fn finish(gw: &Gateway, code: String) -> Result<Vec<(String, String)>,
         .filter(|(k, _)| k != "at_hash")
         .map(|(k, v)| match v {
             serde_json::Value::String(s) => (k, s),
+            serde_json::Value::Number(n) if TIMES.contains(&k.as_str()) => {
+                let at = std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(n.as_u64().unwrap_or_default());
+                (k, humantime::format_rfc3339_seconds(at).to_string())
+            }
             other => (k, other.to_string()),
         })
         .collect())

@@ -76,11 +76,50 @@ async fn shipped_config_gives_a_working_demo_login() {
         .unwrap();
     assert_eq!(response.status(), 303);
     let callback = response.headers()["location"].to_str().unwrap().to_string();
-    let (status, result) = follow(callback).await.page();
+    // The gateway's callback sends the browser on to the demo site's redirect URI.
+    let to_site = person.get(&callback).send().await.unwrap();
+    let site = location(&to_site);
+    let (status, result) = follow(site.clone()).await.page();
     assert_eq!(status, 200, "{result}");
+    assert!(result.contains("<h1>Logged in</h1>"), "{result}");
     assert!(result.contains("<td>Анна</td>"), "{result}");
     assert!(result.contains("<td>anna@example.org</td>"));
     assert!(result.contains("<td>demo</td>"));
+    // Times as dates, not seconds since 1970.
+    let exp = result
+        .split("<th>exp</th><td>")
+        .nth(1)
+        .and_then(|rest| rest.split("</td>").next())
+        .unwrap();
+    assert!(
+        exp.len() == 20 && exp.ends_with('Z') && exp.as_bytes()[10] == b'T',
+        "{exp}"
+    );
+    // A way out: the gateway's logout.
+    assert_eq!(attr_after(&result, "<form", "action"), "/logout");
     // Tokens themselves are never shown.
     assert!(!result.contains("eyJ"));
+
+    // A reload presents the used code again: said in words, not as a token error.
+    let (status, reload) = follow(site).await.page();
+    assert_eq!(status, 400);
+    assert!(reload.contains("<h1>Login failed</h1>"), "{reload}");
+    assert!(
+        reload.contains("this result was shown already: a login&#39;s code works once"),
+        "{reload}"
+    );
+    // An error from /authorize is shown as a failure, in the browser's language.
+    let failed = person
+        .get(format!(
+            "{base}/demo-site/callback?error=invalid_scope&error_description=the+scope+must+include+openid"
+        ))
+        .header("accept-language", "ru")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 400);
+    let failed = failed.text().await.unwrap();
+    assert!(failed.contains("<h1>Вход не выполнен</h1>"), "{failed}");
+    assert!(failed.contains("<code>invalid_scope</code>: the scope must include openid"));
+    assert!(!failed.contains("Вход выполнен</h1>"));
 }

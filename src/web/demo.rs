@@ -3,7 +3,6 @@
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -33,21 +32,14 @@ struct DemoSiteCallback {
 /// The built-in demo site's redirect URI: shows what a site would receive.
 async fn demo_site_callback(
     State(gw): State<AppState>,
+    lang: Lang,
     Query(q): Query<DemoSiteCallback>,
 ) -> Result<Response, BrowserError> {
     if demo_site::client(&gw).is_none() {
-        return Ok((StatusCode::NOT_FOUND, "not found").into_response());
+        return Err(PageError::UnknownClient.into());
     }
-    match (q.code, q.error) {
-        (Some(code), _) => Ok(pages::demo_site_page(&demo_site::finish(&gw, code).await?)),
-        (None, error) => Ok(pages::demo_site_page(&[
-            ("error".into(), error.unwrap_or_else(|| "no code".into())),
-            (
-                "error_description".into(),
-                q.error_description.unwrap_or_default(),
-            ),
-        ])),
-    }
+    let shown = demo_site::show(&gw, q.code, q.error, q.error_description).await?;
+    Ok(pages::demo_site_page(lang, &shown))
 }
 
 #[derive(Deserialize)]

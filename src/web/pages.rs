@@ -5,6 +5,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::demo_site::Shown;
 use crate::provider::ConfiguredProvider;
 use crate::provider::descriptor::DEFAULT_BUTTON;
 
@@ -73,6 +74,12 @@ pub struct Texts {
     logout_question: &'static str,
     logout_button: &'static str,
     logged_out: &'static str,
+    demo_site_title: &'static str,
+    demo_site_logged_in: &'static str,
+    demo_site_claims: &'static str,
+    demo_site_failed: &'static str,
+    demo_site_again: &'static str,
+    demo_site_logout: &'static str,
 }
 
 static EN: Texts = Texts {
@@ -90,6 +97,12 @@ static EN: Texts = Texts {
     logout_question: "Log out of every site you entered through this login?",
     logout_button: "Log out",
     logged_out: "You are logged out. Sites you entered through this login have been told to end your session.",
+    demo_site_title: "Demo site",
+    demo_site_logged_in: "Logged in",
+    demo_site_claims: "The demo site received these claims in a verified id_token:",
+    demo_site_failed: "Login failed",
+    demo_site_again: "Log in again",
+    demo_site_logout: "Log out",
 };
 
 static RU: Texts = Texts {
@@ -107,6 +120,12 @@ static RU: Texts = Texts {
     logout_question: "Выйти со всех сайтов, на которые вы вошли через этот вход?",
     logout_button: "Выйти",
     logged_out: "Вы вышли. Сайты, на которые вы вошли через этот вход, получили уведомление о завершении сеанса.",
+    demo_site_title: "Демо-сайт",
+    demo_site_logged_in: "Вход выполнен",
+    demo_site_claims: "Демо-сайт получил эти данные в проверенном id_token:",
+    demo_site_failed: "Вход не выполнен",
+    demo_site_again: "Войти ещё раз",
+    demo_site_logout: "Выйти",
 };
 
 /// A provider button on the login page.
@@ -189,7 +208,10 @@ struct HomePage<'a> {
 #[template(path = "demo_site.html")]
 struct DemoSitePage<'a> {
     lang: &'a str,
+    t: &'a Texts,
+    /// Claims when logged in; else the error and its description.
     claims: &'a [(String, String)],
+    failed: Option<(&'a str, &'a str)>,
 }
 
 pub fn home_page(discovery: &str, demo_start: Option<&str>) -> Response {
@@ -201,9 +223,22 @@ pub fn home_page(discovery: &str, demo_start: Option<&str>) -> Response {
     html(StatusCode::OK, page.render())
 }
 
-pub fn demo_site_page(claims: &[(String, String)]) -> Response {
-    let page = DemoSitePage { lang: "en", claims };
-    html(StatusCode::OK, page.render())
+pub fn demo_site_page(lang: Lang, shown: &Shown) -> Response {
+    let (claims, failed, status) = match shown {
+        Shown::LoggedIn(claims) => (claims.as_slice(), None, StatusCode::OK),
+        Shown::Failed { error, description } => (
+            &[][..],
+            Some((error.as_str(), description.as_str())),
+            StatusCode::BAD_REQUEST,
+        ),
+    };
+    let page = DemoSitePage {
+        lang: lang.code(),
+        t: lang.texts(),
+        claims,
+        failed,
+    };
+    html(status, page.render())
 }
 
 fn html(status: StatusCode, rendered: askama::Result<String>) -> Response {
