@@ -15,8 +15,9 @@ fn attr_after(body: &str, marker: &str, attr: &str) -> String {
     body[start..end].replace("&#38;", "&").replace("&amp;", "&")
 }
 
-#[tokio::test]
-async fn shipped_config_gives_a_working_demo_login() {
+/// The gateway with the shipped config, on a free port: its address (`127.0.0.1:PORT`),
+/// and the directory holding its config and keys (alive as long as it).
+async fn shipped_gateway() -> (String, tempfile::TempDir) {
     install_crypto();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -30,6 +31,43 @@ async fn shipped_config_gives_a_working_demo_login() {
     .unwrap();
     let app = gateway_app(&dir.path().join("config.toml"), None).await;
     tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, dir)
+}
+
+#[tokio::test]
+async fn pages_asked_for_as_localhost_go_to_the_issuers_host_before_any_cookie() {
+    let (addr, _dir) = shipped_gateway().await;
+    let port = addr.rsplit(':').next().unwrap();
+    let person = browser();
+    for path in [
+        "/",
+        "/authorize?response_type=code&client_id=demo-site",
+        "/demo/demo?state=x",
+    ] {
+        let response = person
+            .get(format!("http://localhost:{port}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 307, "{path}");
+        assert_eq!(location(&response), format!("http://{addr}{path}"));
+        assert!(response.headers().get("set-cookie").is_none(), "{path}");
+    }
+    // The APIs answer under any name: sites and proxies call them server to server.
+    let jwks = person
+        .get(format!("http://localhost:{port}/jwks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwks.status(), 200);
+    // Under the issuer's own name, nothing changes.
+    let home = person.get(format!("http://{addr}/")).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+}
+
+#[tokio::test]
+async fn shipped_config_gives_a_working_demo_login() {
+    let (addr, _dir) = shipped_gateway().await;
     let base = format!("http://{addr}");
     let person = browser();
     let follow = |url: String| {

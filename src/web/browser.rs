@@ -5,7 +5,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tower_sessions::cookie::{Cookie, SameSite};
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
@@ -159,5 +159,65 @@ fn binding_cookie_name(gw: &Gateway) -> &'static str {
         "__Host-socialgate_browser"
     } else {
         "socialgate_browser"
+    }
+}
+
+/// The issuer's own origin, for a gateway tried out on this machine (a loopback issuer).
+#[derive(Clone)]
+pub struct LoopbackIssuer {
+    /// `host:port`, the port written out.
+    authority: String,
+    scheme: String,
+    origin: String,
+}
+
+impl LoopbackIssuer {
+    /// `None` unless the issuer is a loopback address: behind a real host name a proxy may
+    /// forward another `Host`, and redirecting on it would loop.
+    pub fn of(gw: &Gateway) -> Option<Self> {
+        let url = url::Url::parse(gw.config.server.issuer.as_str()).ok()?;
+        if !crate::provider::settings::is_loopback(&url) {
+            return None;
+        }
+        let authority = format!("{}:{}", url.host_str()?, url.port_or_known_default()?);
+        Some(LoopbackIssuer {
+            authority,
+            scheme: url.scheme().to_string(),
+            origin: gw.config.server.issuer.as_str().to_string(),
+        })
+    }
+}
+
+/// A page asked for under another name of this machine (`localhost` for `127.0.0.1`) goes to
+/// the issuer's own origin before any cookie is set: cookies belong to one host name, and a
+/// login begun under another would fail at its last step ("started in another browser").
+pub async fn stay_on_issuer(
+    axum::extract::State(issuer): axum::extract::State<LoopbackIssuer>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    // `Host` may leave out the default port: compare as URLs do.
+    let authority = host
+        .and_then(|h| url::Url::parse(&format!("{}://{h}", issuer.scheme)).ok())
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)));
+    match (host, authority) {
+        (Some(_), Some(authority)) if !authority.eq_ignore_ascii_case(&issuer.authority) => {
+            let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            axum::response::Redirect::temporary(&format!("{}{path}", issuer.origin)).into_response()
+        }
+        _ => next.run(request).await,
+    }
+}
+
+/// `pages`, sent to the issuer's origin first when they are asked for under another name of
+/// this machine (see `stay_on_issuer`).
+pub fn on_issuer_host(gw: &Gateway, pages: axum::Router<AppState>) -> axum::Router<AppState> {
+    match LoopbackIssuer::of(gw) {
+        Some(issuer) => pages.layer(axum::middleware::from_fn_with_state(issuer, stay_on_issuer)),
+        None => pages,
     }
 }

@@ -41,6 +41,10 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn app(gateway: Gateway) -> Router {
     let oidc_routes = oidc::routes(&gateway);
+    let pages = browser::on_issuer_host(
+        &gateway,
+        Router::new().route("/", get(home)).merge(demo::routes()),
+    );
     let state: AppState = Arc::new(gateway);
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -64,10 +68,9 @@ pub fn app(gateway: Gateway) -> Router {
         ));
     Router::new()
         .merge(oidc_routes)
-        .route("/", get(home))
+        .merge(pages)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .merge(demo::routes())
         .merge(widget::routes())
         .merge(upstream::routes())
         .fallback(not_found)

@@ -42,12 +42,12 @@ pub fn routes(gw: &Gateway) -> Router<AppState> {
         .route("/launch/{provider}", post(launch))
         .route("/userinfo", get(userinfo).post(userinfo))
         .layer(cors);
-    Router::new()
+    let pages = Router::new()
         .route("/authorize", get(authorize).post(authorize))
         .route("/callback/{provider}", get(callback))
         .route("/logout", get(logout).post(logout))
-        .layer(browser::session_layer(gw))
-        .merge(api)
+        .layer(browser::session_layer(gw));
+    browser::on_issuer_host(gw, pages).merge(api)
 }
 
 async fn discovery(State(gw): State<AppState>) -> Response {
