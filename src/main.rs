@@ -102,6 +102,12 @@ fn run(config: Config) -> anyhow::Result<()> {
             %store,
             "socialgate is running"
         );
+        if socialgate::demo_site::client(&gateway).is_some() {
+            tracing::info!(
+                "try the demo login: open {}/ in a browser",
+                gateway.config.server.issuer.as_str()
+            );
+        }
         web::serve(listener, gateway).await?;
         Ok(())
     })

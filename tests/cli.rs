@@ -1032,6 +1032,8 @@ fn serve_starts_with_a_valid_config_and_warns_about_demo() {
         "{log}"
     );
     assert!(log.contains("socialgate is running"), "{log}");
+    // No client registers the demo site here, so there is no demo to point to.
+    assert!(!log.contains("try the demo login"), "{log}");
     assert_no_panic(&log);
 
     // data_dir is relative to the config file, and the key in it is the owner's alone.
