@@ -225,58 +225,43 @@ async fn openid_client_form_urlencodes_an_odd_secret_and_logs_in_as_a_public_cli
     assert_authorize_request(&outcome);
 }
 
+/// openid-client run with one thing tampered with: it must refuse with a `ClientError` whose
+/// cause is returned.
+async fn openid_client_refusal(gw: &TestGateway, tamper: &'static str) -> serde_json::Value {
+    let outcome = run(
+        gw,
+        Library::OpenIdClient,
+        &[shop("client_secret_basic"), vec![("SG_TAMPER", tamper)]].concat(),
+    )
+    .await;
+    assert_eq!(outcome.code, 2, "{:#}", outcome.out);
+    let refused = &outcome.out["refused"];
+    assert_eq!(refused["name"], "ClientError", "{refused:#}");
+    refused.clone()
+}
+
 #[tokio::test]
 async fn openid_client_refuses_a_tampered_state_iss_or_nonce() {
     let gw = TestGateway::start().await;
-    let outcome = run(
-        &gw,
-        Library::OpenIdClient,
-        &[shop("client_secret_basic"), vec![("SG_TAMPER", "state")]].concat(),
-    )
-    .await;
-    assert_eq!(outcome.code, 2, "{:#}", outcome.out);
-    let refused = &outcome.out["refused"];
-    // openid-client's ClientError, caused by oauth4webapi's check of the callback.
-    assert_eq!(refused["name"], "ClientError", "{refused:#}");
-    assert_eq!(refused["message"], "invalid response encountered");
-    assert_eq!(
-        refused["cause"]["code"], "OAUTH_INVALID_RESPONSE",
-        "{refused:#}"
-    );
-    assert_eq!(
-        refused["cause"]["message"], "unexpected \"state\" response parameter value",
-        "{refused:#}"
-    );
-
-    let outcome = run(
-        &gw,
-        Library::OpenIdClient,
-        &[shop("client_secret_basic"), vec![("SG_TAMPER", "iss")]].concat(),
-    )
-    .await;
-    assert_eq!(outcome.code, 2, "{:#}", outcome.out);
-    let refused = &outcome.out["refused"];
-    // openid-client's ClientError, caused by oauth4webapi's check of the callback.
-    assert_eq!(refused["name"], "ClientError", "{refused:#}");
-    assert_eq!(refused["message"], "invalid response encountered");
-    assert_eq!(
-        refused["cause"]["code"], "OAUTH_INVALID_RESPONSE",
-        "{refused:#}"
-    );
-    assert_eq!(
-        refused["cause"]["message"], "unexpected \"iss\" (issuer) response parameter value",
-        "{refused:#}"
-    );
+    // oauth4webapi's check of the callback, under openid-client's ClientError.
+    for (tamper, says) in [
+        ("state", "unexpected \"state\" response parameter value"),
+        (
+            "iss",
+            "unexpected \"iss\" (issuer) response parameter value",
+        ),
+    ] {
+        let refused = openid_client_refusal(&gw, tamper).await;
+        assert_eq!(refused["message"], "invalid response encountered");
+        assert_eq!(
+            refused["cause"]["code"], "OAUTH_INVALID_RESPONSE",
+            "{refused:#}"
+        );
+        assert_eq!(refused["cause"]["message"], says, "{refused:#}");
+    }
 
     // The id_token's nonce is checked too (after the code exchange).
-    let outcome = run(
-        &gw,
-        Library::OpenIdClient,
-        &[shop("client_secret_basic"), vec![("SG_TAMPER", "nonce")]].concat(),
-    )
-    .await;
-    assert_eq!(outcome.code, 2, "{:#}", outcome.out);
-    let refused = &outcome.out["refused"];
+    let refused = openid_client_refusal(&gw, "nonce").await;
     assert_eq!(
         refused["cause"]["code"], "OAUTH_JWT_CLAIM_COMPARISON_FAILED",
         "{refused:#}"
