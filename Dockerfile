@@ -3,7 +3,9 @@
 # Run:   docker run -p 8080:8080 -v $PWD/config.toml:/etc/socialgate/config.toml:ro \
 #          -v socialgate-data:/var/lib/socialgate socialgate
 # (your config.toml: listen = "0.0.0.0:8080", data_dir = "/var/lib/socialgate"; see the README)
-FROM rust:1.95-bookworm AS build
+# Base images pinned to exact releases (the toolchain CI builds with, a Debian point release):
+# bump them on purpose, together, not by a rebuild picking up whatever the tag means today.
+FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
 # Dependencies first, in a layer of their own: a change to the source does not rebuild them.
 COPY Cargo.toml Cargo.lock build.rs ./
@@ -17,7 +19,7 @@ RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 RUN sed -e 's|^listen = .*|listen = "0.0.0.0:8080"|' \
         -e 's|^data_dir = .*|data_dir = "/var/lib/socialgate"|' config.toml > docker-config.toml
 
-FROM debian:bookworm-slim
+FROM debian:12.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /var/lib/socialgate socialgate \
