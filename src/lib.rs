@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo_site;
 pub mod gateway;
 pub mod keys;
+pub mod logging;
 pub mod oidc;
 pub mod platform;
 pub mod primitives;

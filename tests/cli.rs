@@ -955,16 +955,29 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&response).into_owned())
 }
 
-#[test]
-fn serve_starts_with_a_valid_config_and_warns_about_demo() {
-    let dir = tempfile::tempdir().unwrap();
+/// A running `socialgate serve` on `config_text` (whose `127.0.0.1:8080` becomes a free
+/// port), once it answers discovery: the process, its port, its config and its log file.
+struct Served {
+    server: Running,
+    port: u16,
+    config: PathBuf,
+    log: PathBuf,
+    /// Discovery's raw HTTP answer.
+    discovery: String,
+}
+
+impl Served {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn serve(dir: &Path, config_text: &str) -> Served {
     let port = free_port();
-    let text = BASE
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
-        .replace("[providers.vk]", "[providers.demo]\n\n[providers.vk]");
-    let config = write(dir.path(), "config.toml", &text);
-    let log = dir.path().join("serve.log");
-    let child = socialgate(dir.path())
+    let text = config_text.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"));
+    let config = write(dir, "config.toml", &text);
+    let log = dir.join("serve.log");
+    let child = socialgate(dir)
         .arg("serve")
         .arg("--config")
         .arg(&config)
@@ -975,7 +988,7 @@ fn serve_starts_with_a_valid_config_and_warns_about_demo() {
     let mut server = Running(child);
 
     let deadline = Instant::now() + Duration::from_secs(10);
-    let response = loop {
+    let discovery = loop {
         if let Some(status) = server.0.try_wait().unwrap() {
             panic!(
                 "serve exited with {status:?}:\n{}",
@@ -992,6 +1005,26 @@ fn serve_starts_with_a_valid_config_and_warns_about_demo() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
+    Served {
+        server,
+        port,
+        config,
+        log,
+        discovery,
+    }
+}
+
+#[test]
+fn serve_starts_with_a_valid_config_and_warns_about_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = BASE.replace("[providers.vk]", "[providers.demo]\n\n[providers.vk]");
+    let Served {
+        server,
+        port,
+        config,
+        log,
+        discovery: response,
+    } = serve(dir.path(), &text);
     assert!(response.starts_with("HTTP/1.0 200 "), "{response}");
     assert!(
         response.contains(&format!("\"issuer\":\"http://127.0.0.1:{port}\"")),
@@ -1054,6 +1087,71 @@ fn serve_starts_with_a_valid_config_and_warns_about_demo() {
             .unwrap()
             .starts_with("-----BEGIN PRIVATE KEY-----"),
         "not PEM"
+    );
+}
+
+/// `[log] format = "json"`: every line is one JSON object, and each request ends in one line
+/// with its request id (the one the response carries), status and latency.
+#[test]
+fn serve_writes_json_logs_one_line_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), &format!("{BASE}\n[log]\nformat = \"json\"\n"));
+    let response = http_get(served.port, "/no/such/page").unwrap();
+    assert!(response.starts_with("HTTP/1.0 404 "), "{response}");
+    let request_id = response
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .unwrap_or_else(|| panic!("no request id:\n{response}"))
+        .trim()
+        .to_string();
+    // The line is written as the response goes out; give it a moment to reach the file.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let line = loop {
+        let log = served.log();
+        let lines: Vec<serde_json::Value> = log
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+            .collect();
+        let found = lines.into_iter().find(|l| {
+            l["span"]["request_id"] == request_id.as_str() && l["message"] == "request finished"
+        });
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no request line in:\n{log}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(line["level"], "INFO", "{line}");
+    assert_eq!(line["status"], 404, "{line}");
+    assert_eq!(line["span"]["path"], "/no/such/page", "{line}");
+    assert_eq!(line["span"]["method"], "GET", "{line}");
+    assert!(line["latency_us"].as_u64().is_some(), "{line}");
+    assert!(
+        line["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20")),
+        "{line}"
+    );
+    assert!(
+        served
+            .log()
+            .contains("\"message\":\"socialgate is running\"")
+    );
+}
+
+#[test]
+fn an_unknown_log_format_or_filter_is_refused() {
+    check_fails(
+        &format!("{BASE}\n[log]\nformat = \"xml\"\n"),
+        "format = ",
+        "log.format",
+        &["\"xml\" is not a log format; use \"text\" or \"json\""],
+    );
+    check_fails(
+        &format!("{BASE}\n[log]\nlevel = \"socialgate=loud\"\n"),
+        "level = ",
+        "log.level",
+        &["\"socialgate=loud\" is not a log filter"],
     );
 }
 

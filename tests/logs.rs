@@ -142,3 +142,87 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         );
     }
 }
+
+/// A forged line as an attacker would smuggle it into a value: a newline, then a timestamp
+/// and a level of its own, a carriage return and a terminal escape.
+const FORGED: &str = "x\n1999-01-01T00:00:00Z ERROR socialgate: forged line\r\u{1b}[2Jgone";
+/// The same, as the log must show it: on one line, spelt out.
+const FORGED_SHOWN: &str =
+    "x\\n1999-01-01T00:00:00Z ERROR socialgate: forged line\\r\\u{1b}[2Jgone";
+
+/// Values from outside reach the log escaped, whichever field carries them: the `provider`
+/// and `client_id` of authorize requests, a network's `error_msg`, a client id at the token
+/// endpoint. (The unit tests of `socialgate::logging` cover each kind of character.)
+#[tokio::test]
+async fn outside_values_cannot_forge_log_lines() {
+    let capture = support::capture::logs();
+    let gw = TestGateway::start().await;
+    let authorize = |extra: &[(&str, &str)]| {
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", SHOP),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("scope", "openid"),
+        ];
+        params.extend_from_slice(extra);
+        gw.authorize_url(&params)
+    };
+
+    // An unknown provider: sent back to the site as an error, with the name in its reason.
+    let site = gw.follow(&authorize(&[("provider", FORGED)])).await.site();
+    assert_eq!(param(&site, "error").as_deref(), Some("invalid_request"));
+    // Before the client is known: an error page, with the name in its reason.
+    let (status, _) = gw
+        .follow(&gw.authorize_url(&[("client_id", FORGED), ("provider", FORGED)]))
+        .await
+        .page();
+    assert_eq!(status, 400);
+    // OK answers an error whose message carries the forged line.
+    gw.ok.set_behaviour(OkBehaviour::ApiErrorSaying(
+        100,
+        "PARAM : bad\n1999-01-01T00:00:00Z ERROR socialgate: forged line\r\u{1b}[2Jgone",
+    ));
+    let site = gw.follow(&authorize(&[("provider", "ok")])).await.site();
+    assert_eq!(param(&site, "error").as_deref(), Some("server_error"));
+    gw.ok.set_behaviour(OkBehaviour::Normal);
+    // A client id at the token endpoint.
+    let (status, _) = token_request(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "whatever"),
+            ("redirect_uri", SHOP_REDIRECT),
+            ("client_id", FORGED),
+            ("client_secret", "whatever-secret"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    let logs = capture.text();
+    for forbidden in ['\r', '\u{1b}'] {
+        assert!(
+            !logs.contains(forbidden),
+            "{forbidden:?} reached the log:\n{logs}"
+        );
+    }
+    for line in logs.lines() {
+        assert!(!line.starts_with("1999-01-01"), "a forged line:\n{logs}");
+    }
+    // The provider's name, spelt out inside the reason sent back to the site.
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("login error returned to the site")
+                && l.contains(&format!(
+                    "description=provider {FORGED_SHOWN} is not available"
+                ))),
+        "{logs}"
+    );
+    // The network's message: its line is whole, the forged part inside it.
+    assert!(
+        logs.lines().any(|l| l.contains("upstream login failed")
+            && l.contains("PARAM : bad")
+            && l.ends_with("forged line[2Jgone")),
+        "{logs}"
+    );
+}

@@ -7,6 +7,7 @@ mod clients;
 mod expand;
 mod groups;
 mod locate;
+mod log;
 mod providers;
 mod schema;
 mod server;
@@ -23,6 +24,7 @@ use url::Url;
 pub use crate::provider::{Endpoints, ProviderConfig, ProviderName};
 pub use clients::{ClientConfig, ClientId};
 pub use expand::expand_env;
+pub use log::{LogConfig, LogFormat};
 pub use upstream::{TokenKey, UpstreamConfig};
 
 use crate::provider::ok::groups::OkGroup;
@@ -97,6 +99,7 @@ pub struct Config {
     pub upstream: Option<UpstreamConfig>,
     /// OK group tokens kept alive (`[ok_groups.NAME]`), in config order.
     pub ok_groups: Vec<OkGroup>,
+    pub log: LogConfig,
 }
 
 #[derive(Debug)]
@@ -285,6 +288,7 @@ impl Ctx<'_> {
             clients.insert(client.client_id.clone(), client);
         }
         let ok_groups = self.ok_groups(raw.ok_groups, &providers)?;
+        let log = self.log(raw.log)?;
         Ok(Config {
             file: PathBuf::from(self.file),
             server,
@@ -295,6 +299,7 @@ impl Ctx<'_> {
             clients,
             upstream,
             ok_groups,
+            log,
         })
     }
 }

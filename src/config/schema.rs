@@ -24,6 +24,8 @@ pub(super) struct RawConfig {
     pub upstream: RawUpstream,
     #[serde(default)]
     pub ok_groups: IndexMap<String, RawOkGroup>,
+    #[serde(default)]
+    pub log: RawLog,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +41,13 @@ pub(super) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub url: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub format: Option<Env>,
+    pub level: Option<Env>,
 }
 
 #[derive(Deserialize, Default)]

@@ -26,7 +26,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{OnResponse, TraceLayer};
 
 use crate::demo_site;
 use crate::gateway::Gateway;
@@ -87,7 +87,9 @@ pub fn app(gateway: Gateway) -> Router {
                             .unwrap_or("");
                         // The path only: queries carry codes and states.
                         tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-                    }),
+                    })
+                    // One line per request, inside the span above; numbers, for collectors.
+                    .on_response(RequestLine),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(TimeoutLayer::with_status_code(
@@ -98,6 +100,21 @@ pub fn app(gateway: Gateway) -> Router {
                 .layer(security_headers),
         )
         .with_state(state)
+}
+
+/// One line per request, inside its span: status and latency as numbers, for collectors.
+#[derive(Clone, Copy)]
+struct RequestLine;
+
+impl<B> OnResponse<B> for RequestLine {
+    fn on_response(self, response: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
+        let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_us,
+            "request finished"
+        );
+    }
 }
 
 /// Every request runs with its browser's language known to the pages it may end on.

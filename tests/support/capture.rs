@@ -32,11 +32,14 @@ pub fn logs() -> &'static Capture {
     CAPTURE.get_or_init(|| {
         let capture = Capture::default();
         let writer = capture.clone();
-        tracing_subscriber::fmt()
-            .with_env_filter("debug")
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
+        // The gateway's own subscriber, so its escaping is what the tests read.
+        let subscriber = socialgate::logging::subscriber(
+            socialgate::config::LogFormat::Text,
+            tracing_subscriber::EnvFilter::new("debug"),
+            move || writer.clone(),
+            false,
+        );
+        tracing::subscriber::set_global_default(subscriber).unwrap();
         capture
     })
 }

@@ -18,6 +18,8 @@ pub enum ClassicBehaviour {
     /// The API answers the network's own error object with this code (HTTP 200): OK's
     /// `{"error_code":n,...}`, VK's `{"error":{"error_code":n,...}}`.
     ApiError(u32),
+    /// The same with this `error_msg` instead of the network's usual one (OK only).
+    ApiErrorSaying(u32, &'static str),
     ApiHttp502,
     ApiHang,
 }
@@ -51,10 +53,11 @@ pub async fn failing_token(
 pub async fn failing_api(
     behaviour: &ClassicBehaviour,
     page: fn(StatusCode) -> Response,
-    api_error: impl FnOnce(u32) -> Response,
+    api_error: impl FnOnce(u32, Option<&str>) -> Response,
 ) -> Option<Response> {
     match behaviour {
-        ClassicBehaviour::ApiError(n) => Some(api_error(*n)),
+        ClassicBehaviour::ApiError(n) => Some(api_error(*n, None)),
+        ClassicBehaviour::ApiErrorSaying(n, message) => Some(api_error(*n, Some(message))),
         ClassicBehaviour::ApiHttp502 => Some(page(StatusCode::BAD_GATEWAY)),
         ClassicBehaviour::ApiHang => {
             hang().await;

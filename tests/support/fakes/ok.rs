@@ -458,12 +458,16 @@ fn ok_error_msg(code: u32) -> &'static str {
 
 /// Quirk: every REST error is HTTP 200 with an `error_code` object.
 fn api_error(code: u32) -> Response {
+    api_error_saying(code, None)
+}
+
+fn api_error_saying(code: u32, message: Option<&str>) -> Response {
     (
         StatusCode::OK,
         Json(json!({
             "error_code": code,
             "error_data": null,
-            "error_msg": ok_error_msg(code),
+            "error_msg": message.unwrap_or(ok_error_msg(code)),
         })),
     )
         .into_response()
@@ -482,7 +486,7 @@ async fn api_get_current_user(
 
 async fn api_common(sh: Arc<Shared>, params: Params, implied_method: Option<&str>) -> Response {
     let behaviour = sh.seen("api", Some(&params));
-    if let Some(failure) = failing_api(&behaviour, failure_page, api_error).await {
+    if let Some(failure) = failing_api(&behaviour, failure_page, api_error_saying).await {
         return failure;
     }
 
@@ -646,7 +650,7 @@ impl FakeOk {
 /// it as they break the REST API.
 async fn graph_chats(State(sh): State<Arc<Shared>>, Query(params): Query) -> Response {
     let behaviour = sh.seen("graph", Some(&params));
-    if let Some(failure) = failing_api(&behaviour, failure_page, api_error).await {
+    if let Some(failure) = failing_api(&behaviour, failure_page, api_error_saying).await {
         return failure;
     }
     let Some(token) = param(&params, "access_token") else {

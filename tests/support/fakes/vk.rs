@@ -340,7 +340,7 @@ fn valid_version(v: &str) -> bool {
 
 async fn users_get(State(sh): State<Arc<Shared>>, Incoming { params, .. }: Incoming) -> Response {
     let behaviour = sh.seen("api", Some(&params));
-    let error = |code| api_error(code, &params);
+    let error = |code, _: Option<&str>| api_error(code, &params);
     if let Some(failure) = failing_api(&behaviour, failure_page, error).await {
         return failure;
     }
