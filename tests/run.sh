@@ -13,5 +13,7 @@ fi
 bash tests/clients/setup.sh
 # PHP and PHPUnit for tests/php.rs (the 1C-Bitrix module's client, the PHP example site).
 bash tests/php/setup.sh
+# Apache httpd and mod_auth_openidc for tests/apache.rs (the examples/apache/ configuration).
+bash tests/apache/setup.sh
 
 exec cargo test --locked "$@"
