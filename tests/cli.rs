@@ -1140,6 +1140,22 @@ fn serve_writes_json_logs_one_line_per_request() {
 }
 
 #[test]
+fn connection_limits_out_of_range_are_refused() {
+    check_fails(
+        &format!("{BASE}\n[limits]\nmax_connections = 0\n"),
+        "max_connections = ",
+        "limits.max_connections",
+        &["0 is not between 1 and 1000000"],
+    );
+    check_fails(
+        &format!("{BASE}\n[limits]\nheader_timeout = \"10ms\"\n"),
+        "header_timeout = ",
+        "limits.header_timeout",
+        &["must be at least 1s"],
+    );
+}
+
+#[test]
 fn an_unknown_log_format_or_filter_is_refused() {
     check_fails(
         &format!("{BASE}\n[log]\nformat = \"xml\"\n"),
@@ -1153,6 +1169,46 @@ fn an_unknown_log_format_or_filter_is_refused() {
         "log.level",
         &["\"socialgate=loud\" is not a log filter"],
     );
+}
+
+/// SIGTERM (what `docker stop` and systemd send): the gateway stops accepting, drops a
+/// stalled connection at `shutdown_timeout`, and exits cleanly.
+#[test]
+fn sigterm_stops_the_gateway_cleanly_despite_a_stalled_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut served = serve(
+        dir.path(),
+        &format!("{BASE}\n[limits]\nshutdown_timeout = \"1s\"\n"),
+    );
+    let mut stalled = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+    stalled.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+    let killed = Command::new("kill")
+        .arg("-TERM")
+        .arg(served.server.0.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = served.server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM:\n{}",
+            served.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = served.log();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(log.contains("stopping: no new connections"), "{log}");
+    assert!(
+        log.contains("stopped: connections still open after the shutdown timeout were dropped"),
+        "{log}"
+    );
+    assert_no_panic(&log);
+    assert!(TcpStream::connect(("127.0.0.1", served.port)).is_err());
 }
 
 /// Runs `socialgate ARGS` on a broken config and expects it to give up within 10 s.

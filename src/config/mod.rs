@@ -6,6 +6,7 @@
 mod clients;
 mod expand;
 mod groups;
+mod limits;
 mod locate;
 mod log;
 mod providers;
@@ -24,6 +25,7 @@ use url::Url;
 pub use crate::provider::{Endpoints, ProviderConfig, ProviderName};
 pub use clients::{ClientConfig, ClientId};
 pub use expand::expand_env;
+pub use limits::LimitsConfig;
 pub use log::{LogConfig, LogFormat};
 pub use upstream::{TokenKey, UpstreamConfig};
 
@@ -100,6 +102,7 @@ pub struct Config {
     /// OK group tokens kept alive (`[ok_groups.NAME]`), in config order.
     pub ok_groups: Vec<OkGroup>,
     pub log: LogConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug)]
@@ -289,6 +292,7 @@ impl Ctx<'_> {
         }
         let ok_groups = self.ok_groups(raw.ok_groups, &providers)?;
         let log = self.log(raw.log)?;
+        let limits = self.limits(raw.limits)?;
         Ok(Config {
             file: PathBuf::from(self.file),
             server,
@@ -300,6 +304,7 @@ impl Ctx<'_> {
             upstream,
             ok_groups,
             log,
+            limits,
         })
     }
 }

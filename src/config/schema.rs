@@ -26,6 +26,8 @@ pub(super) struct RawConfig {
     pub ok_groups: IndexMap<String, RawOkGroup>,
     #[serde(default)]
     pub log: RawLog,
+    #[serde(default)]
+    pub limits: RawLimits,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +43,14 @@ pub(super) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub url: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub header_timeout: Option<Env>,
+    pub max_connections: Option<i64>,
+    pub shutdown_timeout: Option<Env>,
 }
 
 #[derive(Deserialize, Default)]

@@ -8,6 +8,7 @@ pub mod errors;
 mod extract;
 mod oidc;
 pub mod pages;
+pub mod server;
 pub mod session_store;
 mod upstream;
 mod widget;
@@ -168,11 +169,19 @@ async fn home(State(gw): State<AppState>) -> Response {
     pages::home_page(&discovery, demo_site::start_url(&gw).as_deref())
 }
 
-/// Serves until Ctrl-C / SIGTERM, finishing requests in flight.
+/// Serves until Ctrl-C / SIGTERM, then finishes requests in flight (`[limits]`).
 pub async fn serve(listener: tokio::net::TcpListener, gateway: Gateway) -> std::io::Result<()> {
-    axum::serve(listener, app(gateway))
-        .with_graceful_shutdown(shutdown())
-        .await
+    serve_until(listener, gateway, shutdown()).await
+}
+
+/// Serves until `stop` completes, then finishes requests in flight.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    gateway: Gateway,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let limits = gateway.config.limits.clone();
+    server::serve_until(listener, app(gateway), &limits, stop).await
 }
 
 async fn shutdown() {

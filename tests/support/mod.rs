@@ -12,6 +12,7 @@ pub mod fakes;
 pub mod redis;
 pub mod site;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fakes::ok::{FakeOk, FakeOkConfig};
@@ -45,6 +46,9 @@ pub struct TestGateway {
     pub ok: FakeOk,
     pub vk: FakeVk,
     pub dir: tempfile::TempDir,
+    /// Tells every instance to shut down (as SIGTERM does); see `shut_down`.
+    pub stop: Arc<tokio::sync::Notify>,
+    pub serving: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 pub struct Options {
@@ -203,15 +207,17 @@ redirect_uris = ["{SPA_REDIRECT}"]
         std::fs::write(&path, config).unwrap();
         let mut instances = Vec::new();
         let mut balancer = None;
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let mut serving = Vec::new();
         if options.instances <= 1 {
-            Self::spawn_instance(&path, public).await;
+            serving.push(Self::spawn_instance(&path, public, stop.clone()).await);
             instances.push(issuer.clone());
         } else {
             let mut backends = Vec::new();
             for _ in 0..options.instances {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addr = listener.local_addr().unwrap();
-                Self::spawn_instance(&path, listener).await;
+                serving.push(Self::spawn_instance(&path, listener, stop.clone()).await);
                 instances.push(format!("http://{addr}"));
                 backends.push(addr);
             }
@@ -225,15 +231,33 @@ redirect_uris = ["{SPA_REDIRECT}"]
             ok,
             vk,
             dir,
+            stop,
+            serving: std::sync::Mutex::new(serving),
         }
     }
 
-    /// One gateway instance from the config file, serving on `listener`.
-    async fn spawn_instance(path: &std::path::Path, listener: tokio::net::TcpListener) {
-        let app = gateway_app(path, Some(UPSTREAM_TIMEOUT)).await;
+    /// One gateway instance from the config file, serving on `listener` until `stop`.
+    async fn spawn_instance(
+        path: &std::path::Path,
+        listener: tokio::net::TcpListener,
+        stop: Arc<tokio::sync::Notify>,
+    ) -> tokio::task::JoinHandle<()> {
+        let gateway = gateway(path, Some(UPSTREAM_TIMEOUT)).await;
         tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+            socialgate::web::serve_until(listener, gateway, async move { stop.notified().await })
+                .await
+                .unwrap();
+        })
+    }
+
+    /// Shuts every instance down as SIGTERM does; returns once each has stopped (requests in
+    /// flight finished, or `[limits] shutdown_timeout` passed).
+    pub async fn shut_down(&self) {
+        self.stop.notify_waiters();
+        let serving = std::mem::take(&mut *self.serving.lock().unwrap());
+        for instance in serving {
+            instance.await.unwrap();
+        }
     }
 
     /// Sends the next requests through the balancer to instance `i`.
@@ -257,19 +281,27 @@ redirect_uris = ["{SPA_REDIRECT}"]
     }
 }
 
-/// The gateway's router from the config file at `path`, waiting `upstream_timeout` for the
-/// networks (the library's default when `None`). The only place besides `tests/store.rs` that
-/// calls the gateway's library: every test talks to the gateway over HTTP.
-pub async fn gateway_app(
+/// The gateway from the config file at `path`, waiting `upstream_timeout` for the networks
+/// (the library's default when `None`). With `gateway_app`, the only place besides
+/// `tests/store.rs` that calls the gateway's library: every test talks to it over HTTP.
+pub async fn gateway(
     path: &std::path::Path,
     upstream_timeout: Option<Duration>,
-) -> axum::Router {
+) -> socialgate::Gateway {
     let config = socialgate::Config::load(path).unwrap();
     let gateway = match upstream_timeout {
         Some(timeout) => socialgate::Gateway::with_timeout(config, timeout).await,
         None => socialgate::Gateway::new(config).await,
     };
-    socialgate::web::app(gateway.unwrap())
+    gateway.unwrap()
+}
+
+/// The gateway's router from the config file at `path` (see `gateway`).
+pub async fn gateway_app(
+    path: &std::path::Path,
+    upstream_timeout: Option<Duration>,
+) -> axum::Router {
+    socialgate::web::app(gateway(path, upstream_timeout).await)
 }
 
 pub fn install_crypto() {

@@ -22,6 +22,8 @@ pub enum ClassicBehaviour {
     ApiErrorSaying(u32, &'static str),
     ApiHttp502,
     ApiHang,
+    /// The API answers normally, after this long.
+    ApiSlow(std::time::Duration),
 }
 
 /// The token endpoint's answer under a behaviour that breaks it: `page` is the network's
@@ -62,6 +64,10 @@ pub async fn failing_api(
         ClassicBehaviour::ApiHang => {
             hang().await;
             Some(page(StatusCode::GATEWAY_TIMEOUT))
+        }
+        ClassicBehaviour::ApiSlow(delay) => {
+            tokio::time::sleep(*delay).await;
+            None
         }
         _ => None,
     }
