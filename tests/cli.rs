@@ -1140,12 +1140,30 @@ fn serve_writes_json_logs_one_line_per_request() {
 }
 
 #[test]
-fn connection_limits_out_of_range_are_refused() {
+fn limits_out_of_range_are_refused() {
     check_fails(
         &format!("{BASE}\n[limits]\nmax_connections = 0\n"),
         "max_connections = ",
         "limits.max_connections",
         &["0 is not between 1 and 1000000"],
+    );
+    check_fails(
+        &format!("{BASE}\n[limits]\nauth_failures_per_client = \"ten/min\"\n"),
+        "auth_failures_per_client = ",
+        "limits.auth_failures_per_client",
+        &["\"ten/min\" is not a rate like \"10/min\", \"100/h\" or \"off\""],
+    );
+    check_fails(
+        &format!("{BASE}\n[limits]\nlogins_per_address = \"0/min\"\n"),
+        "logins_per_address = ",
+        "limits.logins_per_address",
+        &["at least 1 per at least 1s"],
+    );
+    check_fails(
+        &format!("{BASE}\n[limits]\ntrusted_proxies = [\"10.0.0.0/33\"]\n"),
+        "trusted_proxies = ",
+        "limits.trusted_proxies",
+        &["\"10.0.0.0/33\" is not an address or network"],
     );
     check_fails(
         &format!("{BASE}\n[limits]\nheader_timeout = \"10ms\"\n"),

@@ -25,7 +25,7 @@ use url::Url;
 pub use crate::provider::{Endpoints, ProviderConfig, ProviderName};
 pub use clients::{ClientConfig, ClientId};
 pub use expand::expand_env;
-pub use limits::LimitsConfig;
+pub use limits::{ClientAddresses, LimitsConfig, Rate};
 pub use log::{LogConfig, LogFormat};
 pub use upstream::{TokenKey, UpstreamConfig};
 

@@ -51,6 +51,12 @@ pub(super) struct RawLimits {
     pub header_timeout: Option<Env>,
     pub max_connections: Option<i64>,
     pub shutdown_timeout: Option<Env>,
+    pub auth_failures_per_client: Option<Env>,
+    pub auth_failures_per_address: Option<Env>,
+    pub logins_per_address: Option<Env>,
+    #[serde(default)]
+    pub trusted_proxies: Vec<Env>,
+    pub address_header: Option<Env>,
 }
 
 #[derive(Deserialize, Default)]

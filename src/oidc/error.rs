@@ -29,6 +29,9 @@ pub enum Error {
     /// RFC 6750 §3.1: a valid token, but not for this (its client may not do it).
     #[error("insufficient_scope ({0})")]
     InsufficientScope(String),
+    /// Over a rate limit (`[limits]`): retry after this long.
+    #[error("too many requests; retry in {}s", .0.as_secs())]
+    RateLimited(std::time::Duration),
     /// The store (or the signing keys in it) cannot be reached: retry later.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -11,6 +11,7 @@ pub mod code;
 pub mod error;
 pub mod exchange;
 pub mod launch;
+pub mod limits;
 pub mod login;
 pub mod logout;
 pub mod mint;

@@ -137,6 +137,26 @@ impl Store for MemoryStore {
         }
     }
 
+    async fn count(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
+        let now = Instant::now();
+        {
+            let mut inner = self.lock();
+            if let Some((expires, value)) = inner.entries.get_mut(key)
+                && live(*expires, now)
+            {
+                let count = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("{key} is not a counter")))?
+                    .saturating_add(1);
+                *value = count.to_string().into_bytes();
+                return Ok(count);
+            }
+        }
+        self.insert(key, b"1".to_vec(), Ttl::For(ttl), false)?;
+        Ok(1)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -44,6 +44,10 @@ pub trait Store: Send + Sync {
     /// Gives a live key a new TTL; returns `false`, creating nothing, when it is absent (so
     /// extending a record never brings back one that was just deleted).
     async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, StoreError>;
+    /// Adds one to the counter at `key` and returns the new count; a new counter starts at 1
+    /// and lives `ttl` (rate limits: one counter per window). `get` reads a counter as
+    /// decimal ASCII, see `read_count`.
+    async fn count(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
     /// Whether the store answers (`/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
     /// Whether several instances can share this store (and so must share signing keys
@@ -96,6 +100,17 @@ pub async fn take_json<T: DeserializeOwned>(
     key: &str,
 ) -> Result<Option<T>, StoreError> {
     from_bytes(store.take(key).await?)
+}
+
+/// A counter made by `Store::count`, 0 when absent.
+pub async fn read_count(store: &dyn Store, key: &str) -> Result<u64, StoreError> {
+    match store.get(key).await? {
+        None => Ok(0),
+        Some(bytes) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("{key} is not a counter"))),
+    }
 }
 
 fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {

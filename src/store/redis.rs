@@ -154,6 +154,16 @@ impl Store for RedisStore {
         }
     }
 
+    async fn count(&self, k: &str, ttl: Duration) -> Result<u64, StoreError> {
+        // One script, so the counter never lives without its expiry (Redis 6.2 has no
+        // EXPIRE NX).
+        const COUNT: &str = "local n = redis.call('INCR', KEYS[1]) \
+            if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+        let ms = ttl.as_millis().clamp(1, u64::MAX as u128) as u64;
+        self.run(redis::cmd("EVAL").arg(COUNT).arg(1).arg(key(k)).arg(ms))
+            .await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.run::<()>(&redis::cmd("PING")).await
     }

@@ -66,6 +66,22 @@ impl IntoResponse for BrowserError {
                 pages::error_page(status, "Login error", "Ошибка входа", &en, &ru)
             }
             Error::Site(e) => to_site(&e),
+            Error::RateLimited(retry_after) => {
+                let wait = retry_after.as_secs();
+                let mut response = pages::error_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    "Слишком много попыток",
+                    &format!(
+                        "Too many logins came from your network in a short time. Try again in {wait} seconds."
+                    ),
+                    &format!(
+                        "С вашего адреса было слишком много входов за короткое время. Попробуйте снова через {wait} с."
+                    ),
+                );
+                with_retry_after(&mut response, retry_after);
+                response
+            }
             Error::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 pages::error_page(
@@ -102,6 +118,14 @@ impl IntoResponse for BrowserError {
     }
 }
 
+/// `Retry-After` in whole seconds (RFC 9110 §10.2.3).
+fn with_retry_after(response: &mut Response, after: std::time::Duration) {
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(after.as_secs().max(1)),
+    );
+}
+
 /// An RFC 6749 §4.1.2.1 error redirect to the site's verified redirect URI.
 fn to_site(e: &SiteError) -> Response {
     tracing::info!(error = e.code.as_str(), description = %e.description, "login error returned to the site");
@@ -120,6 +144,19 @@ fn to_site(e: &SiteError) -> Response {
 impl IntoResponse for TokenEndpointError {
     fn into_response(self) -> Response {
         let (code, description) = match self.error {
+            // 429 says what happened; the code is one every client knows means "retry".
+            Error::RateLimited(retry_after) => {
+                let mut response = json_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    TokenErrorCode::TemporarilyUnavailable.as_str(),
+                    &format!(
+                        "too many failed client authentications; retry in {}s",
+                        retry_after.as_secs()
+                    ),
+                );
+                with_retry_after(&mut response, retry_after);
+                return response;
+            }
             Error::Token(code, description) => {
                 tracing::info!(error = code.as_str(), %description, "token request refused");
                 (code, description)
@@ -179,7 +216,9 @@ impl IntoResponse for ApiError {
                 response
             }
             // A client-authenticated API answers refusals as the token endpoint does.
-            Error::Token(..) => TokenEndpointError::from(self.0).into_response(),
+            Error::Token(..) | Error::RateLimited(_) => {
+                TokenEndpointError::from(self.0).into_response()
+            }
             other => {
                 tracing::error!(error = %other, "internal error at an API");
                 json_error(

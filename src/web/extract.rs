@@ -11,12 +11,19 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+
+use super::AppState;
 use super::errors::{ApiError, TokenEndpointError};
 use super::pages::Lang;
-use crate::config::{ClientConfig, Config};
+use crate::config::ClientConfig;
+use crate::gateway::Gateway;
 use crate::oidc::clients::{AuthMethod, ClientCredentials};
 use crate::oidc::error::{Error, TokenErrorCode};
 use crate::oidc::exchange::TokenRequest;
+use crate::oidc::limits::{self, Source};
 use crate::oidc::types::{Code, CodeVerifier, RefreshToken};
 
 /// A client-authenticated form (`/token`, `/revoke`, the client APIs): the client's
@@ -25,18 +32,53 @@ use crate::oidc::types::{Code, CodeVerifier, RefreshToken};
 pub struct ClientForm<T> {
     pub credentials: ClientCredentials,
     pub form: T,
+    /// Where the request came from, for the limits on failed attempts.
+    pub source: Source,
 }
 
 impl<T> ClientForm<T> {
-    /// The registered client the credentials prove. A failure after an attempt with Basic
-    /// answers with a Basic challenge.
-    pub fn client<'c>(&self, config: &'c Config) -> Result<&'c ClientConfig, TokenEndpointError> {
-        self.credentials
-            .authenticate(config)
+    /// The registered client the credentials prove, within `[limits]`. A failure after an
+    /// attempt with Basic answers with a Basic challenge.
+    pub async fn client<'g>(
+        &self,
+        gw: &'g Gateway,
+    ) -> Result<&'g ClientConfig, TokenEndpointError> {
+        limits::authenticate(gw, &self.credentials, self.source)
+            .await
             .map_err(|error| TokenEndpointError {
                 error,
                 basic_challenge: self.credentials.method == AuthMethod::Basic,
             })
+    }
+}
+
+/// The source address of a request (see `ClientAddresses::source`). Without the
+/// connection's address (a router served by something other than `web::server`), the
+/// unspecified address: every such request counts as one source.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientSource(pub Source);
+
+impl ClientSource {
+    fn of(parts: &Parts, gw: &Gateway) -> Self {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let addresses = &gw.config.limits.addresses;
+        let forwarded = parts
+            .headers
+            .get_all(addresses.header.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        ClientSource(Source::new(addresses.source(peer, forwarded)))
+    }
+}
+
+impl FromRequestParts<AppState> for ClientSource {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, gw: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientSource::of(parts, gw))
     }
 }
 
@@ -48,19 +90,21 @@ struct WithCredentials<T> {
     rest: T,
 }
 
-impl<S, T> FromRequest<S> for ClientForm<T>
+impl<T> FromRequest<AppState> for ClientForm<T>
 where
-    S: Send + Sync,
     T: DeserializeOwned + Send,
 {
     type Rejection = TokenEndpointError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, gw: &AppState) -> Result<Self, Self::Rejection> {
         let basic = authorization(&req);
-        let Form(body) = Form::<WithCredentials<T>>::from_request(req, state)
+        let (parts, body) = req.into_parts();
+        let source = ClientSource::of(&parts, gw).0;
+        let req = Request::from_parts(parts, body);
+        let Form(body) = Form::<WithCredentials<T>>::from_request(req, gw)
             .await
             .map_err(|e| unreadable("must be application/x-www-form-urlencoded", e))?;
-        ClientForm::from_body(basic.as_deref(), body)
+        ClientForm::from_body(basic.as_deref(), body, source)
     }
 }
 
@@ -68,11 +112,13 @@ impl<T> ClientForm<T> {
     fn from_body(
         basic: Option<&str>,
         body: WithCredentials<T>,
+        source: Source,
     ) -> Result<Self, TokenEndpointError> {
         let credentials = credentials(basic, body.client_id, body.client_secret)?;
         Ok(ClientForm {
             credentials,
             form: body.rest,
+            source,
         })
     }
 }
@@ -96,14 +142,13 @@ fn authorization(req: &Request) -> Option<String> {
 /// JSON (`Content-Type: application/json`), credentials in the JSON or the Basic header.
 pub struct ClientApi<T>(pub ClientForm<T>);
 
-impl<S, T> FromRequest<S> for ClientApi<T>
+impl<T> FromRequest<AppState> for ClientApi<T>
 where
-    S: Send + Sync,
     T: DeserializeOwned + Send,
 {
     type Rejection = TokenEndpointError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -113,10 +158,13 @@ where
             return ClientForm::from_request(req, state).await.map(ClientApi);
         }
         let basic = authorization(&req);
+        let (parts, body) = req.into_parts();
+        let source = ClientSource::of(&parts, state).0;
+        let req = Request::from_parts(parts, body);
         let Json(body) = Json::<WithCredentials<T>>::from_request(req, state)
             .await
             .map_err(|e| unreadable("is not the JSON expected", e.body_text()))?;
-        ClientForm::from_body(basic.as_deref(), body).map(ClientApi)
+        ClientForm::from_body(basic.as_deref(), body, source).map(ClientApi)
     }
 }
 

@@ -16,13 +16,14 @@ use tower_http::cors::{Any, CorsLayer};
 use super::AppState;
 use super::browser::{self, Browser};
 use super::errors::{ApiError, BrowserError, TokenEndpointError, no_store, redirect_with};
-use super::extract::{BearerToken, ClientForm, Pairs, TokenForm};
+use super::extract::{BearerToken, ClientForm, ClientSource, Pairs, TokenForm};
 use super::pages::{self, Lang, ProviderButton};
 use crate::gateway::Gateway;
 use crate::oidc::authorize::AuthorizeParams;
 use crate::oidc::code::Issued;
 use crate::oidc::error::PageError;
 use crate::oidc::exchange::{self, TokenRequest};
+use crate::oidc::limits;
 use crate::oidc::login::{self, Authorized};
 use crate::oidc::logout::{LogoutParams, Outcome};
 use crate::oidc::{self as domain, access, launch as launches};
@@ -63,12 +64,14 @@ async fn jwks(State(gw): State<AppState>) -> Result<Response, ApiError> {
 /// `/authorize`, GET or POST (axum's `Form` reads a GET's query string).
 async fn authorize(
     State(gw): State<AppState>,
+    ClientSource(source): ClientSource,
     browser: Browser,
     lang: Lang,
     params: Result<Form<AuthorizeParams>, FormRejection>,
 ) -> Result<Response, BrowserError> {
-    let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
     let gw = gw.as_ref();
+    limits::login_step(gw, source).await?;
+    let Form(params) = params.map_err(|_| PageError::MalformedRequest)?;
     let sid = browser.sid().await?;
     let binding = browser.binding().cloned();
     match login::authorize(gw, params, sid.as_ref(), binding).await? {
@@ -102,10 +105,12 @@ async fn authorize(
 
 async fn callback(
     State(gw): State<AppState>,
+    ClientSource(source): ClientSource,
     browser: Browser,
     Path(provider): Path<String>,
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, BrowserError> {
+    limits::login_step(&gw, source).await?;
     let Query(params) = params.map_err(|_| PageError::BadState)?;
     let sid = browser.sid().await?;
     let issued = login::finish(&gw, &provider, params, browser.binding(), sid.as_ref()).await?;
@@ -160,7 +165,7 @@ async fn token(
     State(gw): State<AppState>,
     request: ClientForm<TokenForm>,
 ) -> Result<Response, TokenEndpointError> {
-    let client = request.client(&gw.config)?;
+    let client = request.client(&gw).await?;
     let grant = TokenRequest::try_from(request.form)?;
     let response = exchange::token(&gw, client, grant).await?;
     Ok((no_store(), Json(response)).into_response())
@@ -184,7 +189,7 @@ async fn revoke(
     State(gw): State<AppState>,
     request: ClientForm<RevokeForm>,
 ) -> Result<Response, TokenEndpointError> {
-    let client = request.client(&gw.config)?;
+    let client = request.client(&gw).await?;
     access::revoke(&gw, client, request.form.token.as_deref()).await?;
     Ok((no_store(), Json(json!({}))).into_response())
 }
@@ -196,7 +201,7 @@ async fn launch(
     Path(provider): Path<String>,
     request: ClientForm<Pairs>,
 ) -> Result<Response, TokenEndpointError> {
-    let client = request.client(&gw.config)?;
+    let client = request.client(&gw).await?;
     let response = launches::launch(&gw, client, &provider, &request.form.0).await?;
     Ok((no_store(), Json(response)).into_response())
 }

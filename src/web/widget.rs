@@ -103,7 +103,7 @@ async fn post_url(
     Path(provider): Path<String>,
     ClientApi(request): ClientApi<WidgetForm>,
 ) -> Result<Response, TokenEndpointError> {
-    let client = request.client(&gw.config)?;
+    let client = request.client(&gw).await?;
     let post = WidgetPost::try_from(request.form)?;
     let url = widget::post_url(&gw, client, &provider, &post)?;
     Ok((no_store(), Json(json!({ "url": url }))).into_response())
@@ -122,7 +122,7 @@ async fn verify(
     Path(provider): Path<String>,
     ClientApi(request): ClientApi<ResultForm>,
 ) -> Result<Response, TokenEndpointError> {
-    let client = request.client(&gw.config)?;
+    let client = request.client(&gw).await?;
     let form = request.form;
     let id = form.id.ok_or_else(|| invalid("id is missing"))?;
     let signature = form
