@@ -13,5 +13,7 @@ fi
 bash tests/clients/setup.sh
 # PHP and PHPUnit for tests/php.rs (the 1C-Bitrix module's client, the PHP example site).
 bash tests/php/setup.sh
+# Chromium, playwright-core and axe-core for tests/browser.rs (the pages in a real browser).
+bash tests/browser/setup.sh
 
 exec cargo test --locked "$@"
