@@ -278,6 +278,10 @@ fn general_problems(lang: &str, viewport: &str, page: &Value, origin: &str) -> V
             page["foreignRequests"]
         ));
     }
+    // Each page is reached by a navigation, so the recording saw at least that.
+    if page["requests"].as_array().unwrap().is_empty() {
+        problems.push(format!("{at}: no request recorded"));
+    }
     for request in page["requests"].as_array().unwrap() {
         let url = request.as_str().unwrap();
         if !url.starts_with(&format!("{origin}/")) {
