@@ -162,6 +162,8 @@ async fn walk(gw: &TestGateway, screenshots: &Path) -> Value {
             missing(&manifest);
         }
     }
+    // Only this run's screenshots: old ones would look like this run's.
+    let _ = std::fs::remove_dir_all(screenshots);
     let mut command = Command::new("node");
     command
         .arg(browser_dir().join("pages.mjs"))
@@ -510,8 +512,6 @@ fn check_run(run: &Value, origin: &str) {
 async fn pages_work_in_a_real_browser_in_both_languages_on_desktop_and_phone() {
     let gw = gateway().await;
     let screenshots = screenshots_dir();
-    // Only this run's screenshots: old ones would look like this run's.
-    let _ = std::fs::remove_dir_all(&screenshots);
     let report = walk(&gw, &screenshots).await;
     eprintln!(
         "browser test: Chromium {}; screenshots of every page in {}",
