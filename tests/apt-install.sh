@@ -15,5 +15,7 @@ if [ "$sudo" = cannot ] || ! command -v apt-get >/dev/null 2>&1; then
         "yourself and run this again" >&2
     exit 1
 fi
-$sudo apt-get update -qq
-$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+# Another install (a second test run, unattended upgrades) may hold dpkg's lock: wait for it.
+lock=(-o DPkg::Lock::Timeout=600)
+$sudo apt-get "${lock[@]}" update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -qq --no-install-recommends "$@" >/dev/null

@@ -66,6 +66,53 @@ async fn pages_asked_for_as_localhost_go_to_the_issuers_host_before_any_cookie()
 }
 
 #[tokio::test]
+async fn the_home_page_speaks_the_browsers_language() {
+    let (addr, _dir) = shipped_gateway().await;
+    let home = |accept: &'static str| {
+        let url = format!("http://{addr}/");
+        async move {
+            let response = browser()
+                .get(url)
+                .header("accept-language", accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    let discovery = format!("<code>http://{addr}/.well-known/openid-configuration</code>");
+    let start = "/authorize?response_type=code&#38;client_id=demo-site&#38;";
+    let ru = home("ru-RU,ru;q=0.9,en;q=0.8").await;
+    assert!(ru.contains("<html lang=\"ru\">"), "{ru}");
+    assert!(
+        ru.contains("Шлюз OpenID Connect, через который сайты дают войти"),
+        "{ru}"
+    );
+    assert!(
+        ru.contains(&format!("Документ discovery для сайтов: {discovery}")),
+        "{ru}"
+    );
+    assert!(ru.contains(&format!("href=\"{start}")), "{ru}");
+    assert!(ru.contains(">Попробовать демо-вход</a>"), "{ru}");
+    assert!(!ru.contains("Try the demo"), "{ru}");
+    let en = home("en-US,en;q=0.9,ru;q=0.5").await;
+    assert!(en.contains("<html lang=\"en\">"), "{en}");
+    assert!(
+        en.contains("The OpenID Connect gateway that lets sites log people in"),
+        "{en}"
+    );
+    assert!(
+        en.contains(&format!("Discovery document for sites: {discovery}")),
+        "{en}"
+    );
+    assert!(en.contains(">Try the demo login</a>"), "{en}");
+    assert!(!en.contains("Попробовать"), "{en}");
+    // Neither language asked for: English.
+    assert!(home("de").await.contains(">Try the demo login</a>"));
+}
+
+#[tokio::test]
 async fn shipped_config_gives_a_working_demo_login() {
     let (addr, _dir) = shipped_gateway().await;
     let base = format!("http://{addr}");
@@ -77,7 +124,7 @@ async fn shipped_config_gives_a_working_demo_login() {
 
     let (status, home) = follow(format!("{base}/")).await.page();
     assert_eq!(status, 200);
-    let start = attr_after(&home, "class=\"button\"", "href");
+    let start = attr_after(&home, "class=\"button primary\"", "href");
     let (status, chooser) = follow(format!("{base}{start}")).await.page();
     assert_eq!(status, 200);
     assert!(chooser.contains("Log in with Demo"), "{chooser}");
@@ -135,6 +182,11 @@ async fn shipped_config_gives_a_working_demo_login() {
     );
     // A way out: the gateway's logout.
     assert_eq!(attr_after(&result, "<form", "action"), "/logout");
+    // Naming itself, so the logged-out page leads back here.
+    assert_eq!(
+        attr_after(&result, "name=\"client_id\"", "value"),
+        "demo-site"
+    );
     // Tokens themselves are never shown.
     assert!(!result.contains("eyJ"));
 

@@ -51,6 +51,14 @@ async fn unknown_client_gets_error_page_not_redirect() {
         "{body}"
     );
     assert!(!body.contains("evil.example"));
+    // No site to send the person to: the page says what to do instead, and links nowhere.
+    assert!(
+        body.contains(
+            "Go back to the site with your browser&#39;s Back button and let its owners know."
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("<a "), "{body}");
 }
 
 #[tokio::test]
@@ -84,6 +92,30 @@ async fn error_pages_speak_the_browsers_language_first_and_unknown_addresses_get
     assert_eq!(status, 404);
     assert_eq!(first_heading(&missing), "Not found");
     assert!(missing.contains("Страница не найдена"));
+    assert!(
+        missing.contains(r#"<a class="button primary" href="/">Go to the home page</a>"#),
+        "{missing}"
+    );
+    let (status, missing) = page("ru", format!("{}/no/such/page?x=1", gw.issuer)).await;
+    assert_eq!(status, 404);
+    assert_eq!(first_heading(&missing), "Страница не найдена");
+    assert!(missing.contains("<html lang=\"ru\">"));
+    assert!(
+        missing.contains(r#"<a class="button primary" href="/">На главную страницу</a>"#),
+        "{missing}"
+    );
+    // A browser gets it as a page, whatever it asked for.
+    let response = browser()
+        .get(format!("{}/wp-login.php", gw.issuer))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
 }
 
 #[tokio::test]
@@ -109,6 +141,9 @@ async fn unregistered_redirect_uri_gets_error_page_not_redirect() {
         assert!(response.headers().get("location").is_none(), "{uri}");
         let body = response.text().await.unwrap();
         assert!(body.contains("has not registered"), "{body}");
+        // The client is known, but this request may not come from it: no link back.
+        assert!(!body.contains("<a "), "{body}");
+        assert!(!body.contains("shop.example.ru"), "{body}");
     }
     assert_eq!(gw.ok.calls("authorize"), 0);
 }
@@ -274,6 +309,12 @@ async fn replayed_callback_gets_error_page() {
     let (status, body) = gw.follow(&callback).await.page();
     assert_eq!(status, 400);
     assert!(body.contains("already used"), "{body}");
+    // The callback's state is all the request had: no site is known to link to.
+    assert!(
+        body.contains("Open the site you were logging in to and start the login again."),
+        "{body}"
+    );
+    assert!(!body.contains("<a "), "{body}");
     assert_eq!(gw.ok.calls("token"), 1);
 }
 
@@ -303,6 +344,14 @@ async fn callback_opened_in_another_browser_is_refused() {
     let (status, body) = follow_with(&victim, &callback).await.page();
     assert_eq!(status, 400);
     assert!(body.contains("started in another browser"), "{body}");
+    // The pending login named the shop and its registered redirect URI: a way back there.
+    assert!(
+        body.contains(
+            r#"<a class="button primary" href="https://shop.example.ru/">Back to “Shop”</a>"#
+        ),
+        "{body}"
+    );
+    assert!(body.contains("Go back to the site and start the login again in this browser."));
     assert_eq!(
         gw.ok.calls("token"),
         0,

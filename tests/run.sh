@@ -15,5 +15,7 @@ bash tests/clients/setup.sh
 bash tests/php/setup.sh
 # Apache httpd and mod_auth_openidc for tests/apache.rs (the examples/apache/ configuration).
 bash tests/apache/setup.sh
+# Chromium, playwright-core and axe-core for tests/browser.rs (the pages in a real browser).
+bash tests/browser/setup.sh
 
 exec cargo test --locked "$@"

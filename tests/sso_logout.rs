@@ -245,6 +245,21 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 // ---- helpers: HTML ----
 
+/// The links of a page: (href, text).
+fn links(html: &str) -> Vec<(String, String)> {
+    html.match_indices("<a ")
+        .map(|(i, _)| {
+            let tag = &html[i..];
+            let end = tag.find("</a>").expect("a closed link");
+            let open_end = tag.find('>').unwrap();
+            (
+                attr(&tag[..open_end], "href").expect("a link with an href"),
+                html_unescape(&tag[open_end + 1..end]),
+            )
+        })
+        .collect()
+}
+
 /// The opening tags `<name …>` in `html` (attribute values are escaped, so no `>` inside).
 fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
     let open = format!("<{name} ");
@@ -842,6 +857,11 @@ async fn logout_without_a_hint_asks_first_and_only_the_gateways_own_form_confirm
     let body = response.text().await.unwrap();
     assert!(body.contains("You are logged out."), "{body}");
     assert!(tags(&body, "form").is_empty(), "{body}");
+    // No site named: the way on is the gateway's home page.
+    assert_eq!(
+        links(&body),
+        [("/".to_string(), "Go to the home page".to_string())]
+    );
 
     let tokens = shop_site.wait_for_tokens(1).await;
     assert_logout_token(&gw, &tokens[0], SHOP, &shop_id).await;
@@ -1008,6 +1028,110 @@ async fn logout_requests_that_cannot_be_trusted_get_an_error_page_and_change_not
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), BYE);
     shop_site.wait_for_tokens(1).await;
+}
+
+#[tokio::test]
+async fn the_logged_out_page_leads_back_to_the_site_the_logout_named() {
+    let (gw, shop_site, _forum_site) = gateway_with_sites().await;
+    // With the shop's client_id and no page to return to: confirmed, then a link to the
+    // origin of the shop's registered redirect URI, in the browser's language.
+    login(&gw, SHOP, "ok").await;
+    let fields = confirmation(logout_get(&gw, &[("client_id", SHOP)]).await).await;
+    let response = gw
+        .browser
+        .post(format!("{}/logout", gw.issuer))
+        .header("accept-language", "ru-RU,ru;q=0.9")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("<h1>Выход выполнен</h1>"), "{body}");
+    assert_eq!(
+        links(&body),
+        [(
+            "https://shop.example.ru/".to_string(),
+            "Вернуться на сайт «Shop»".to_string()
+        )]
+    );
+    shop_site.wait_for_tokens(1).await;
+
+    // The shop's own id_token as the hint (no confirmation needed): the site is its audience.
+    let shop = login(&gw, SHOP, "ok").await;
+    let response = logout_get(
+        &gw,
+        &[("id_token_hint", shop["id_token"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("You are logged out."), "{body}");
+    assert_eq!(
+        links(&body),
+        [(
+            "https://shop.example.ru/".to_string(),
+            "Back to “Shop”".to_string()
+        )]
+    );
+    shop_site.wait_for_tokens(2).await;
+}
+
+#[tokio::test]
+async fn logout_error_pages_link_back_only_to_a_registered_site() {
+    let (gw, _shop_site, _forum_site) = gateway_with_sites().await;
+    let shop = login(&gw, SHOP, "ok").await;
+    let refused = |params: Vec<(&'static str, &'static str)>| {
+        let gw = &gw;
+        async move {
+            let response = logout_get(gw, &params).await;
+            assert_eq!(response.status(), 400, "{params:?}");
+            let body = response.text().await.unwrap();
+            assert!(body.contains("<h1>Logout error</h1>"), "{body}");
+            (links(&body), body)
+        }
+    };
+    // A hint the gateway did not issue, from a registered site: back to it.
+    let (to, body) = refused(vec![("id_token_hint", "garbage"), ("client_id", FORUM)]).await;
+    assert_eq!(
+        to,
+        [(
+            "https://forum.example.ru/".to_string(),
+            "Back to “forum”".to_string()
+        )]
+    );
+    assert!(
+        body.contains("You are still logged in. Go back to the site and log out there again."),
+        "{body}"
+    );
+    // Nobody named, somebody unknown, or the return address itself refused: no link, only
+    // what to do.
+    for params in [
+        vec![("id_token_hint", "garbage")],
+        vec![("id_token_hint", "garbage"), ("client_id", "intruder")],
+        vec![
+            ("client_id", SHOP),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ],
+        vec![
+            ("client_id", SHOP),
+            ("post_logout_redirect_uri", "https://shop.example.ru/"),
+        ],
+    ] {
+        let (to, body) = refused(params.clone()).await;
+        assert!(to.is_empty(), "{params:?}: {body}");
+        assert!(
+            body.contains("You are still logged in. Go back to the site with your browser&#39;s Back button and log out there again."),
+            "{params:?}: {body}"
+        );
+    }
+    // Still logged in, as the pages say.
+    assert_eq!(
+        userinfo(&gw, shop["access_token"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
 }
 
 // ---- back-channel delivery ----

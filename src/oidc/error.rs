@@ -3,7 +3,7 @@
 //! verified redirect URI, a client at the token endpoint, a bearer of a token — and the web
 //! layer decides, once per surface, how that looks on the wire.
 
-use crate::config::Issuer;
+use crate::config::{ClientConfig, Issuer};
 use crate::keys::KeyError;
 use crate::store::StoreError;
 
@@ -14,6 +14,9 @@ pub enum Error {
     /// The request cannot be trusted to carry a redirect target: the person is told.
     #[error("{0}")]
     Page(#[from] PageError),
+    /// As `Page`, in a request whose site is known and trusted: the page links back to it.
+    #[error("{0}")]
+    PageWithSite(PageError, SiteHome),
     /// Sent back to the site's (already verified) redirect URI.
     #[error("{} ({})", .0.code.as_str(), .0.description)]
     Site(Box<SiteError>),
@@ -76,6 +79,51 @@ pub enum PageError {
     BadLogoutHint,
     #[error("the post_logout_redirect_uri is not registered for the client")]
     UnregisteredPostLogoutUri,
+}
+
+impl PageError {
+    /// This error, leading the person back to `site` when there is one.
+    pub fn with_site(self, site: Option<SiteHome>) -> Error {
+        match site {
+            Some(site) => Error::PageWithSite(self, site),
+            None => Error::Page(self),
+        }
+    }
+}
+
+/// A registered site a page can send the person back to: its name, and the origin of a
+/// redirect URI it registered. Both come from the config, never from the request, so a
+/// link to it is never an open redirect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteHome {
+    pub name: String,
+    /// `scheme://host[:port]/`.
+    pub url: String,
+}
+
+impl SiteHome {
+    /// The site at the origin of `redirect_uri`, if `client` registered it (http or https).
+    pub fn at(client: &ClientConfig, redirect_uri: &str) -> Option<SiteHome> {
+        if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
+            return None;
+        }
+        let url = url::Url::parse(redirect_uri).ok()?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return None;
+        }
+        Some(SiteHome {
+            name: client.name.clone(),
+            url: format!("{}/", url.origin().ascii_serialization()),
+        })
+    }
+
+    /// The site at the origin of the first redirect URI `client` registered.
+    pub fn of(client: &ClientConfig) -> Option<SiteHome> {
+        client
+            .redirect_uris
+            .first()
+            .and_then(|uri| SiteHome::at(client, uri))
+    }
 }
 
 /// Where an error for the site goes: its verified redirect URI, with its `state`.
@@ -167,5 +215,56 @@ impl TokenErrorCode {
             TokenErrorCode::ServerError => "server_error",
             TokenErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_site_home_is_the_origin_of_a_redirect_uri_the_client_registered() {
+        let text = r#"
+[server]
+listen = "127.0.0.1:8080"
+issuer = "http://127.0.0.1:8080"
+
+[providers.demo]
+kind = "demo"
+
+[clients.shop]
+name = "Shop"
+client_secret = "shop-secret-0123456789"
+redirect_uris = ["https://shop.example:8443/oauth/cb?x=1", "https://blog.example/wp?a=b"]
+
+[clients.app]
+redirect_uris = ["http://127.0.0.1:9/callback"]
+"#;
+        let config = Config::parse(text, "test.toml", std::path::Path::new(".")).unwrap();
+        let shop = config.client("shop").unwrap();
+        let home = |url: &str| {
+            Some(SiteHome {
+                name: "Shop".into(),
+                url: url.into(),
+            })
+        };
+        assert_eq!(SiteHome::of(shop), home("https://shop.example:8443/"));
+        assert_eq!(
+            SiteHome::at(shop, "https://blog.example/wp?a=b"),
+            home("https://blog.example/")
+        );
+        // Only what the client registered, never what a request says.
+        assert_eq!(SiteHome::at(shop, "https://evil.example/"), None);
+        assert_eq!(SiteHome::at(shop, "https://shop.example:8443/"), None);
+        // A client without a name is known by its id.
+        let app = config.client("app").unwrap();
+        assert_eq!(
+            SiteHome::of(app),
+            Some(SiteHome {
+                name: "app".into(),
+                url: "http://127.0.0.1:9/".into(),
+            })
+        );
     }
 }

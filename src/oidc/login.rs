@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::authorize::{self, AuthorizationRequest, AuthorizeParams, Validated};
 use super::backchannel;
 use super::code::{self, Issued};
-use super::error::{Error, PageError, SiteErrorCode};
+use super::error::{Error, PageError, SiteErrorCode, SiteHome};
 use super::sso::Sessions;
 use super::types::{BrowserId, Sid};
 use super::upstream::Vault;
@@ -221,7 +221,13 @@ pub async fn finish(
             provider,
             "callback from another browser than the one that started the login"
         );
-        return Err(PageError::OtherBrowser.into());
+        // The pending login names the site and a redirect URI it registered: the person
+        // (the victim of a forged link, or someone whose cookies are blocked) may go back.
+        let site = gw
+            .config
+            .client(pending.request.client_id.as_str())
+            .and_then(|c| SiteHome::at(c, pending.request.redirect_uri.as_str()));
+        return Err(PageError::OtherBrowser.with_site(site));
     }
     let request = pending.request;
     let callback = network_answer(&gw.config.server.issuer, configured, &request, params)?;

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::backchannel;
-use super::error::{Error, PageError};
+use super::error::{Error, PageError, SiteHome};
 use super::mint::Minter;
 use super::types::Sid;
 use crate::config::ClientConfig;
@@ -29,8 +29,12 @@ pub enum Outcome {
         fields: Vec<(&'static str, String)>,
         csrf: String,
     },
-    /// Logged out; where to send the person (the site's page) or `None` for ours.
-    Done(Option<String>),
+    /// Logged out. `redirect`: the site's registered page to send the person to, else
+    /// `None` for ours, which links to `site` when the request named one.
+    Done {
+        redirect: Option<String>,
+        site: Option<SiteHome>,
+    },
 }
 
 /// The claims of an id_token that matter as a logout hint.
@@ -48,8 +52,16 @@ pub async fn logout(
     browser_sid: Option<&Sid>,
     confirmed: bool,
 ) -> Result<Outcome, Error> {
-    let hint = hint(gw, params.id_token_hint.as_deref())?;
+    // A hint the gateway did not issue still leaves a registered client_id to go back to.
+    let hint = hint(gw, params.id_token_hint.as_deref()).map_err(|e| {
+        let named = params
+            .client_id
+            .as_deref()
+            .and_then(|id| gw.config.client(id));
+        e.with_site(named.and_then(SiteHome::of))
+    })?;
     let client = client(gw, hint.as_ref(), params.client_id.as_deref())?;
+    let site = client.and_then(SiteHome::of);
     let redirect = post_logout_redirect(
         client,
         params.post_logout_redirect_uri.as_deref(),
@@ -60,14 +72,14 @@ pub async fn logout(
     // shows that a site the person uses asked; anything else is confirmed first, so a link
     // on any page cannot log people out.
     let Some(sid) = browser_sid else {
-        return Ok(Outcome::Done(redirect));
+        return Ok(Outcome::Done { redirect, site });
     };
     let proven = hint.as_ref().is_some_and(|h| h.sid.as_ref() == Some(sid));
     if !proven && !confirmed {
         return Ok(confirm(params));
     }
     backchannel::end_session(gw, sid).await?;
-    Ok(Outcome::Done(redirect))
+    Ok(Outcome::Done { redirect, site })
 }
 
 /// The id_token_hint, if given: one this gateway issued (expired is fine).

@@ -35,11 +35,15 @@ async fn demo_site_callback(
     lang: Lang,
     Query(q): Query<DemoSiteCallback>,
 ) -> Result<Response, BrowserError> {
-    if demo_site::client(&gw).is_none() {
+    let Some(client) = demo_site::client(&gw) else {
         return Err(PageError::UnknownClient.into());
-    }
+    };
     let shown = demo_site::show(&gw, q.code, q.error, q.error_description).await?;
-    Ok(pages::demo_site_page(lang, &shown))
+    Ok(pages::demo_site_page(
+        lang,
+        client.client_id.as_str(),
+        &shown,
+    ))
 }
 
 #[derive(Deserialize)]

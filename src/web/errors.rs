@@ -11,8 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::pages;
-use crate::oidc::error::{Error, PageError, SiteError, TokenErrorCode};
+use super::pages::{self, WayOut, Words};
+use crate::oidc::error::{Error, PageError, SiteError, SiteHome, TokenErrorCode};
 
 const STORE_DOWN: &str = "the service cannot reach its storage; retry later";
 
@@ -56,28 +56,28 @@ impl<E: Into<Error>> From<E> for ApiError {
 impl IntoResponse for BrowserError {
     fn into_response(self) -> Response {
         match self.0 {
-            Error::Page(e) => {
-                tracing::info!(error = %e, "login stopped with an error page");
-                let (en, ru) = explain(&e);
-                let status = match e {
-                    PageError::UnknownProvider => StatusCode::NOT_FOUND,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                pages::error_page(status, "Login error", "Ошибка входа", &en, &ru)
-            }
+            Error::Page(e) => page_error(&e, None),
+            Error::PageWithSite(e, site) => page_error(&e, Some(&site)),
             Error::Site(e) => to_site(&e),
             Error::RateLimited(retry_after) => {
                 let wait = retry_after.as_secs();
                 let mut response = pages::error_page(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "Too many attempts",
-                    "Слишком много попыток",
-                    &format!(
-                        "Too many logins came from your network in a short time. Try again in {wait} seconds."
+                    &words(
+                        "Too many attempts",
+                        &format!(
+                            "Too many logins came from your network in a short time. Try again in {wait} seconds."
+                        ),
+                        "Wait, then start the login again from the site.",
                     ),
-                    &format!(
-                        "С вашего адреса было слишком много входов за короткое время. Попробуйте снова через {wait} с."
+                    &words(
+                        "Слишком много попыток",
+                        &format!(
+                            "С вашего адреса было слишком много входов за короткое время. Попробуйте снова через {wait} с."
+                        ),
+                        "Подождите и начните вход на сайте заново.",
                     ),
+                    WayOut::Advice,
                 );
                 with_retry_after(&mut response, retry_after);
                 response
@@ -86,10 +86,17 @@ impl IntoResponse for BrowserError {
                 tracing::error!(error = %e, "store failure");
                 pages::error_page(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Service unavailable",
-                    "Сервис недоступен",
-                    "The login service cannot reach its storage. Try again in a minute.",
-                    "Служба входа не может обратиться к хранилищу. Попробуйте через минуту.",
+                    &words(
+                        "Service unavailable",
+                        "The login service cannot reach its storage.",
+                        "Try again in a minute.",
+                    ),
+                    &words(
+                        "Сервис недоступен",
+                        "Служба входа не может обратиться к хранилищу.",
+                        "Попробуйте через минуту.",
+                    ),
+                    WayOut::Advice,
                 )
             }
             // The demo site redeems its code in the browser's request.
@@ -98,18 +105,22 @@ impl IntoResponse for BrowserError {
                 let message = format!("{}: {description}", code.as_str());
                 pages::error_page(
                     StatusCode::BAD_REQUEST,
-                    "Login error",
-                    "Ошибка входа",
-                    &message,
-                    &message,
+                    &words(
+                        "Login error",
+                        &message,
+                        "Start the login again from the home page.",
+                    ),
+                    &words(
+                        "Ошибка входа",
+                        &message,
+                        "Начните вход заново с главной страницы.",
+                    ),
+                    WayOut::Home,
                 )
             }
             other => {
                 tracing::error!(error = %other, "login failed");
-                pages::error_page(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal error",
-                    "Внутренняя ошибка",
+                internal_error_page(
                     "Something went wrong on our side.",
                     "Что-то пошло не так на нашей стороне.",
                 )
@@ -124,6 +135,44 @@ fn with_retry_after(response: &mut Response, after: std::time::Duration) {
         header::RETRY_AFTER,
         HeaderValue::from(after.as_secs().max(1)),
     );
+}
+
+fn words(title: &'static str, message: &str, advice: &'static str) -> Words {
+    Words {
+        title,
+        message: message.to_string(),
+        advice,
+    }
+}
+
+fn internal_error_page(en: &str, ru: &str) -> Response {
+    pages::error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &words(
+            "Internal error",
+            en,
+            "Go back to the site and try again later.",
+        ),
+        &words(
+            "Внутренняя ошибка",
+            ru,
+            "Вернитесь на сайт и попробуйте позже.",
+        ),
+        WayOut::Advice,
+    )
+}
+
+/// A page error: the site's link when the request named a registered site and the error
+/// is not about where to send the person; else advice only.
+fn page_error(e: &PageError, site: Option<&SiteHome>) -> Response {
+    tracing::info!(error = %e, "login stopped with an error page");
+    let status = match e {
+        PageError::UnknownProvider => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let (en, ru) = explain(e, site.is_some());
+    let way = site.map_or(WayOut::Advice, WayOut::Site);
+    pages::error_page(status, &en, &ru, way)
 }
 
 /// An RFC 6749 §4.1.2.1 error redirect to the site's verified redirect URI.
@@ -273,10 +322,7 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
             Redirect::to(url.as_str()).into_response()
         }
         // Registered URIs were validated at start-up; this cannot happen, but never panic.
-        Err(_) => pages::error_page(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Internal error",
-            "Внутренняя ошибка",
+        Err(_) => internal_error_page(
             "The site's redirect address is invalid.",
             "Адрес возврата сайта некорректен.",
         ),
@@ -298,46 +344,128 @@ fn description_for_site(text: &str) -> String {
         .collect()
 }
 
-/// (English, Russian) explanation for the person.
-fn explain(e: &PageError) -> (String, String) {
-    match e {
+/// What a person whose login the site got wrong can do: the site must fix it.
+const TELL_THE_SITE: (&str, &str) = (
+    "Go back to the site with your browser's Back button and let its owners know.",
+    "Вернитесь на сайт кнопкой «Назад» в браузере и сообщите о проблеме его владельцам.",
+);
+const START_AGAIN: (&str, &str) = (
+    "Open the site you were logging in to and start the login again.",
+    "Откройте сайт, на который вы входили, и начните вход заново.",
+);
+/// A logout refused before anything ended, the site unknown or not to be trusted.
+const STILL_LOGGED_IN: (&str, &str) = (
+    "You are still logged in. Go back to the site with your browser's Back button and log out there again.",
+    "Вы не вышли. Вернитесь на сайт кнопкой «Назад» в браузере и выйдите там ещё раз.",
+);
+const LOGIN: (&str, &str) = ("Login error", "Ошибка входа");
+const LOGOUT: (&str, &str) = ("Logout error", "Ошибка выхода");
+
+/// The (English, Russian) words for the person; `linked`: the page links back to the site.
+fn explain(e: &PageError, linked: bool) -> (Words, Words) {
+    let (title, (message_en, message_ru), advice) = match e {
         PageError::MalformedRequest => (
-            "The site sent a login request that cannot be read.".into(),
-            "Сайт отправил запрос на вход, который невозможно прочитать.".into(),
+            LOGIN,
+            (
+                "The site sent a login request that cannot be read.".to_string(),
+                "Сайт отправил запрос на вход, который невозможно прочитать.".to_string(),
+            ),
+            TELL_THE_SITE,
         ),
         PageError::MissingParameter(p) => (
-            format!("The site sent an incomplete login request: `{p}` is missing."),
-            format!("Сайт отправил неполный запрос на вход: нет параметра `{p}`."),
+            LOGIN,
+            (
+                format!("The site sent an incomplete login request: `{p}` is missing."),
+                format!("Сайт отправил неполный запрос на вход: нет параметра `{p}`."),
+            ),
+            TELL_THE_SITE,
         ),
         PageError::UnknownClient => (
-            "The site that sent you here is not registered with this login service.".into(),
-            "Сайт, с которого вы пришли, не зарегистрирован в этой службе входа.".into(),
+            LOGIN,
+            (
+                "The site that sent you here is not registered with this login service.".into(),
+                "Сайт, с которого вы пришли, не зарегистрирован в этой службе входа.".into(),
+            ),
+            TELL_THE_SITE,
         ),
         PageError::UnregisteredRedirectUri => (
-            "The site asked to return you to an address it has not registered. For your safety, you are not sent there.".into(),
-            "Сайт попросил вернуть вас на незарегистрированный адрес. Ради вашей безопасности переход не выполнен.".into(),
+            LOGIN,
+            (
+                "The site asked to return you to an address it has not registered. For your safety, you are not sent there.".into(),
+                "Сайт попросил вернуть вас на незарегистрированный адрес. Ради вашей безопасности переход не выполнен.".into(),
+            ),
+            TELL_THE_SITE,
         ),
         PageError::BadState => (
-            "This login link is invalid, was already used, or has expired. Go back to the site and start the login again.".into(),
-            "Ссылка входа недействительна, уже использована или устарела. Вернитесь на сайт и начните вход заново.".into(),
+            LOGIN,
+            (
+                "This login link is invalid, was already used, or has expired.".into(),
+                "Ссылка входа недействительна, уже использована или устарела.".into(),
+            ),
+            START_AGAIN,
         ),
         PageError::OtherBrowser => (
-            "This login was started in another browser (or cookies are blocked). Go back to the site and start the login again in this browser.".into(),
-            "Этот вход был начат в другом браузере (или cookies отключены). Вернитесь на сайт и начните вход заново в этом браузере.".into(),
+            LOGIN,
+            (
+                "This login was started in another browser (or cookies are blocked).".into(),
+                "Этот вход был начат в другом браузере (или cookies отключены).".into(),
+            ),
+            if linked {
+                (
+                    "Go back to the site and start the login again in this browser.",
+                    "Вернитесь на сайт и начните вход заново в этом браузере.",
+                )
+            } else {
+                (
+                    "Open the site you were logging in to and start the login again in this browser.",
+                    "Откройте сайт, на который вы входили, и начните вход заново в этом браузере.",
+                )
+            },
         ),
         PageError::UnknownProvider => (
-            "This login method does not exist.".into(),
-            "Такого способа входа нет.".into(),
+            LOGIN,
+            (
+                "This login method does not exist.".into(),
+                "Такого способа входа нет.".into(),
+            ),
+            START_AGAIN,
         ),
         PageError::BadLogoutHint => (
-            "The site sent a logout request that this login service did not issue.".into(),
-            "Сайт отправил запрос на выход, который эта служба входа не выдавала.".into(),
+            LOGOUT,
+            (
+                "The site sent a logout request that this login service did not issue.".into(),
+                "Сайт отправил запрос на выход, который эта служба входа не выдавала.".into(),
+            ),
+            if linked {
+                (
+                    "You are still logged in. Go back to the site and log out there again.",
+                    "Вы не вышли. Вернитесь на сайт и выйдите там ещё раз.",
+                )
+            } else {
+                STILL_LOGGED_IN
+            },
         ),
         PageError::UnregisteredPostLogoutUri => (
-            "The site asked to return you after logout to an address it has not registered. For your safety, you are not sent there.".into(),
-            "Сайт попросил вернуть вас после выхода на незарегистрированный адрес. Ради вашей безопасности переход не выполнен.".into(),
+            LOGOUT,
+            (
+                "The site asked to return you after logout to an address it has not registered. For your safety, you are not sent there.".into(),
+                "Сайт попросил вернуть вас после выхода на незарегистрированный адрес. Ради вашей безопасности переход не выполнен.".into(),
+            ),
+            STILL_LOGGED_IN,
         ),
-    }
+    };
+    (
+        Words {
+            title: title.0,
+            message: message_en,
+            advice: advice.0,
+        },
+        Words {
+            title: title.1,
+            message: message_ru,
+            advice: advice.1,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -131,10 +131,17 @@ async fn page_language(
 async fn not_found() -> Response {
     pages::error_page(
         StatusCode::NOT_FOUND,
-        "Not found",
-        "Страница не найдена",
-        "There is nothing at this address. The login service starts at its home page, /.",
-        "По этому адресу ничего нет. Служба входа начинается с главной страницы, /.",
+        &pages::Words {
+            title: "Not found",
+            message: "There is nothing at this address.".into(),
+            advice: "The login service starts at its home page.",
+        },
+        &pages::Words {
+            title: "Страница не найдена",
+            message: "По этому адресу ничего нет.".into(),
+            advice: "Служба входа начинается с главной страницы.",
+        },
+        pages::WayOut::Home,
     )
 }
 
@@ -160,13 +167,13 @@ async fn readyz(State(gw): State<AppState>) -> Response {
     (status, body).into_response()
 }
 
-async fn home(State(gw): State<AppState>) -> Response {
+async fn home(State(gw): State<AppState>, lang: pages::Lang) -> Response {
     let discovery = gw
         .config
         .server
         .issuer
         .url("/.well-known/openid-configuration");
-    pages::home_page(&discovery, demo_site::start_url(&gw).as_deref())
+    pages::home_page(lang, &discovery, demo_site::start_url(&gw).as_deref())
 }
 
 /// Serves until Ctrl-C / SIGTERM, then finishes requests in flight (`[limits]`).

@@ -151,11 +151,11 @@ async fn logout(
             browser.expect_logout_confirmation(&csrf).await?;
             Ok(pages::logout_confirm_page(lang, &fields))
         }
-        Outcome::Done(redirect) => {
+        Outcome::Done { redirect, site } => {
             browser.end().await?;
             Ok(match redirect {
                 Some(url) => Redirect::to(&url).into_response(),
-                None => pages::logged_out_page(lang),
+                None => pages::logged_out_page(lang, site.as_ref()),
             })
         }
     }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::demo_site::Shown;
+use crate::oidc::error::SiteHome;
 use crate::provider::ConfiguredProvider;
 use crate::provider::descriptor::DEFAULT_BUTTON;
 
@@ -73,6 +74,7 @@ pub struct Texts {
     logout_title: &'static str,
     logout_question: &'static str,
     logout_button: &'static str,
+    logged_out_title: &'static str,
     logged_out: &'static str,
     demo_site_title: &'static str,
     demo_site_logged_in: &'static str,
@@ -80,6 +82,12 @@ pub struct Texts {
     demo_site_failed: &'static str,
     demo_site_again: &'static str,
     demo_site_logout: &'static str,
+    home_tagline: &'static str,
+    home_discovery: &'static str,
+    home_try: &'static str,
+    /// Before a site's quoted name, on the link back to it.
+    back_to: &'static str,
+    home_link: &'static str,
 }
 
 static EN: Texts = Texts {
@@ -96,6 +104,7 @@ static EN: Texts = Texts {
     logout_title: "Log out",
     logout_question: "Log out of every site you entered through this login?",
     logout_button: "Log out",
+    logged_out_title: "Logged out",
     logged_out: "You are logged out. Sites you entered through this login have been told to end your session.",
     demo_site_title: "Demo site",
     demo_site_logged_in: "Logged in",
@@ -103,6 +112,11 @@ static EN: Texts = Texts {
     demo_site_failed: "Login failed",
     demo_site_again: "Log in again",
     demo_site_logout: "Log out",
+    home_tagline: "The OpenID Connect gateway that lets sites log people in with their social network accounts.",
+    home_discovery: "Discovery document for sites:",
+    home_try: "Try the demo login",
+    back_to: "Back to",
+    home_link: "Go to the home page",
 };
 
 static RU: Texts = Texts {
@@ -119,6 +133,7 @@ static RU: Texts = Texts {
     logout_title: "Выход",
     logout_question: "Выйти со всех сайтов, на которые вы вошли через этот вход?",
     logout_button: "Выйти",
+    logged_out_title: "Выход выполнен",
     logged_out: "Вы вышли. Сайты, на которые вы вошли через этот вход, получили уведомление о завершении сеанса.",
     demo_site_title: "Демо-сайт",
     demo_site_logged_in: "Вход выполнен",
@@ -126,6 +141,11 @@ static RU: Texts = Texts {
     demo_site_failed: "Вход не выполнен",
     demo_site_again: "Войти ещё раз",
     demo_site_logout: "Выйти",
+    home_tagline: "Шлюз OpenID Connect, через который сайты дают войти с аккаунтом социальной сети.",
+    home_discovery: "Документ discovery для сайтов:",
+    home_try: "Попробовать демо-вход",
+    back_to: "Вернуться на сайт",
+    home_link: "На главную страницу",
 };
 
 /// A provider button on the login page.
@@ -169,11 +189,31 @@ struct LoginPage<'a> {
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     lang: &'a str,
-    english_first: bool,
-    title_en: &'a str,
-    title_ru: &'a str,
-    message_en: &'a str,
-    message_ru: &'a str,
+    /// The language of the second part.
+    other_lang: &'a str,
+    /// The words in the browser's language, then in the other.
+    first: &'a Words,
+    second: &'a Words,
+    /// The way out: (href, label).
+    link: Option<(&'a str, String)>,
+}
+
+/// One language's words on an error page.
+pub struct Words {
+    pub title: &'static str,
+    pub message: String,
+    /// What the person can do now.
+    pub advice: &'static str,
+}
+
+/// Where an error page leads the person.
+pub enum WayOut<'a> {
+    /// Back to a registered site (validated; see `SiteHome`).
+    Site(&'a SiteHome),
+    /// The gateway's home page.
+    Home,
+    /// Nowhere the gateway can vouch for: the advice says what to do.
+    Advice,
 }
 
 #[derive(Template)]
@@ -194,12 +234,15 @@ struct LogoutPage<'a> {
     t: &'a Texts,
     confirm: bool,
     fields: &'a [(&'a str, String)],
+    /// Logged out: where to go next, (href, label).
+    next: Option<(&'a str, String)>,
 }
 
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage<'a> {
     lang: &'a str,
+    t: &'a Texts,
     discovery: &'a str,
     demo_start: Option<&'a str>,
 }
@@ -212,18 +255,21 @@ struct DemoSitePage<'a> {
     /// Claims when logged in; else the error and its description.
     claims: &'a [(String, String)],
     failed: Option<(&'a str, &'a str)>,
+    /// Sent with its logout, so the logged-out page leads back to it.
+    client_id: &'a str,
 }
 
-pub fn home_page(discovery: &str, demo_start: Option<&str>) -> Response {
+pub fn home_page(lang: Lang, discovery: &str, demo_start: Option<&str>) -> Response {
     let page = HomePage {
-        lang: "en",
+        lang: lang.code(),
+        t: lang.texts(),
         discovery,
         demo_start,
     };
     html(StatusCode::OK, page.render())
 }
 
-pub fn demo_site_page(lang: Lang, shown: &Shown) -> Response {
+pub fn demo_site_page(lang: Lang, client_id: &str, shown: &Shown) -> Response {
     let (claims, failed, status) = match shown {
         Shown::LoggedIn(claims) => (claims.as_slice(), None, StatusCode::OK),
         Shown::Failed { error, description } => (
@@ -237,6 +283,7 @@ pub fn demo_site_page(lang: Lang, shown: &Shown) -> Response {
         t: lang.texts(),
         claims,
         failed,
+        client_id,
     };
     html(status, page.render())
 }
@@ -286,18 +333,39 @@ pub fn logout_confirm_page(lang: Lang, fields: &[(&str, String)]) -> Response {
         t: lang.texts(),
         confirm: true,
         fields,
+        next: None,
     };
     html(StatusCode::OK, page.render())
 }
 
-pub fn logged_out_page(lang: Lang) -> Response {
+/// Logged out, and no page of the site to go to: back to the site the request named, else
+/// the gateway's home page.
+pub fn logged_out_page(lang: Lang, site: Option<&SiteHome>) -> Response {
+    let way = match site {
+        Some(site) => WayOut::Site(site),
+        None => WayOut::Home,
+    };
     let page = LogoutPage {
         lang: lang.code(),
         t: lang.texts(),
         confirm: false,
         fields: &[],
+        next: link(lang, &way),
     };
     html(StatusCode::OK, page.render())
+}
+
+/// The link an error or logged-out page ends with: (href, label in `lang`).
+fn link<'a>(lang: Lang, way: &WayOut<'a>) -> Option<(&'a str, String)> {
+    let t = lang.texts();
+    match way {
+        WayOut::Site(site) => Some((
+            site.url.as_str(),
+            format!("{} {}{}{}", t.back_to, t.quotes.0, site.name, t.quotes.1),
+        )),
+        WayOut::Home => Some(("/", t.home_link.to_string())),
+        WayOut::Advice => None,
+    }
 }
 
 tokio::task_local! {
@@ -311,22 +379,20 @@ pub async fn in_language<F: std::future::Future>(lang: Lang, handling: F) -> F::
     PAGE_LANG.scope(lang, handling).await
 }
 
-/// An error page in both languages, the browser's first (Russian when it is not known).
-pub fn error_page(
-    status: StatusCode,
-    title_en: &str,
-    title_ru: &str,
-    message_en: &str,
-    message_ru: &str,
-) -> Response {
+/// An error page in both languages, the browser's first (Russian when it is not known),
+/// ending with the way out in the browser's language.
+pub fn error_page(status: StatusCode, en: &Words, ru: &Words, way: WayOut) -> Response {
     let lang = PAGE_LANG.try_with(|l| *l).unwrap_or(Lang::Ru);
+    let (first, second, other) = match lang {
+        Lang::En => (en, ru, Lang::Ru),
+        Lang::Ru => (ru, en, Lang::En),
+    };
     let page = ErrorPage {
         lang: lang.code(),
-        english_first: lang == Lang::En,
-        title_en,
-        title_ru,
-        message_en,
-        message_ru,
+        other_lang: other.code(),
+        first,
+        second,
+        link: link(lang, &way),
     };
     html(status, page.render())
 }
