@@ -8,13 +8,17 @@ use crate::config::Config;
 use crate::keys::{KeyError, KeyRing, KeyTimings};
 use crate::provider::ok::groups::GroupTokens;
 use crate::provider::{Registry, http};
-use crate::store::{self, Store};
+use crate::store::{self, MemoryLimits, Store};
 
 /// Upper bound of one upstream call (token exchange, profile): a slow network fails the
 /// login with `temporarily_unavailable` instead of holding it open.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 /// Upper bound of one back-channel logout POST to a site.
 pub const BACKCHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Store keys anyone can create before logging in: pending logins (`oidc::login`), the demo
+/// network's codes (`provider::demo`) and rate counters (`oidc::limits`). The memory store
+/// keeps them in a pool of their own, so a flood of them cannot evict logged-in people.
+pub const TRANSIENT_KEYS: &[&str] = &["login:", "demo:", "rate:"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -53,7 +57,11 @@ impl Gateway {
         config: Config,
         upstream_timeout: Duration,
     ) -> Result<Self, StartError> {
-        let store = store::open(config.store.url.as_str())?;
+        let memory = MemoryLimits {
+            max_memory: config.store.max_memory,
+            transient: TRANSIENT_KEYS.to_vec(),
+        };
+        let store = store::open(config.store.url.as_str(), memory)?;
         let http = http::client(upstream_timeout)?;
         let sites_http = http::client(BACKCHANNEL_TIMEOUT)?;
         let providers = Registry::build(

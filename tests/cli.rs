@@ -1148,6 +1148,18 @@ fn limits_out_of_range_are_refused() {
         &["0 is not between 1 and 1000000"],
     );
     check_fails(
+        &format!("{BASE}\n[store]\nmax_memory = \"lots\"\n"),
+        "max_memory = ",
+        "store.max_memory",
+        &["\"lots\" is not a size like \"256MB\" or \"1GiB\""],
+    );
+    check_fails(
+        &format!("{BASE}\n[store]\nmax_memory = \"512KB\"\n"),
+        "max_memory = ",
+        "store.max_memory",
+        &["must be at least 1MB"],
+    );
+    check_fails(
         &format!("{BASE}\n[limits]\nauth_failures_per_client = \"ten/min\"\n"),
         "auth_failures_per_client = ",
         "limits.auth_failures_per_client",

@@ -503,7 +503,7 @@ async fn redis_store_recovers_after_redis_refused_it_as_too_many_clients() {
 #[tokio::test]
 async fn redis_errors_never_show_the_password() {
     // Nothing listens on port 1: the store opens (it connects lazily), then fails.
-    let s = store::open("redis://:p4ssw0rd@127.0.0.1:1/0").unwrap();
+    let s = store::open("redis://:p4ssw0rd@127.0.0.1:1/0", Default::default()).unwrap();
     let e = tokio::time::timeout(BOUND, s.get("k"))
         .await
         .unwrap()
@@ -517,16 +517,19 @@ async fn redis_errors_never_show_the_password() {
         "redis://:p4ssw0rd@127.0.0.1:notaport/0",
         "rediss://user:p4ssw0rd@[::1/0",
     ] {
-        let e = store::open(url).err().expect(url);
+        let e = store::open(url, Default::default()).err().expect(url);
         assert!(matches!(e, StoreError::BadUrl(_)), "{url}: {e:?}");
         for shown in [e.to_string(), format!("{e:?}")] {
             assert!(!shown.contains("p4ssw0rd"), "{shown}");
         }
     }
 
-    let e = store::open("mysql://root:p4ssw0rd@db.example.ru/app")
-        .err()
-        .unwrap();
+    let e = store::open(
+        "mysql://root:p4ssw0rd@db.example.ru/app",
+        Default::default(),
+    )
+    .err()
+    .unwrap();
     let StoreError::BadUrl(msg) = &e else {
         panic!("{e:?}")
     };
@@ -534,8 +537,16 @@ async fn redis_errors_never_show_the_password() {
     for secret in ["p4ssw0rd", "root", "db.example.ru", "/app"] {
         assert!(!msg.contains(secret), "{msg}");
     }
-    assert!(!store::open("memory://").unwrap().is_shared());
-    assert!(store::open("redis://127.0.0.1:1/0").unwrap().is_shared());
+    assert!(
+        !store::open("memory://", Default::default())
+            .unwrap()
+            .is_shared()
+    );
+    assert!(
+        store::open("redis://127.0.0.1:1/0", Default::default())
+            .unwrap()
+            .is_shared()
+    );
 }
 
 // ---- Browser sessions over either store ----

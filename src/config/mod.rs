@@ -115,6 +115,8 @@ pub struct ServerConfig {
 #[derive(Debug)]
 pub struct StoreConfig {
     pub url: StoreUrl,
+    /// The memory store's bound, in bytes (unused with Redis).
+    pub max_memory: u64,
 }
 
 /// The store's URL (`memory://`, `redis://…`). It may hold a Redis password, so its `Debug`
@@ -270,6 +272,7 @@ impl Ctx<'_> {
         let (server, source) = self.server(&raw.server)?;
         let store = StoreConfig {
             url: self.store_url(raw.store.url)?,
+            max_memory: self.max_memory(raw.store.max_memory)?,
         };
         let session = self.session(raw.session)?;
         let tokens = self.tokens(raw.tokens)?;

@@ -43,6 +43,7 @@ pub(super) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub url: Option<Env>,
+    pub max_memory: Option<Env>,
 }
 
 #[derive(Deserialize, Default)]

@@ -47,6 +47,23 @@ impl Ctx<'_> {
         Ok((server, source))
     }
 
+    /// `[store] max_memory`: `"256MB"`, `"1GiB"`; at least 1 MB.
+    pub(super) fn max_memory(&self, value: Option<Env>) -> Result<u64, ConfigError> {
+        let Some(Env(value)) = value else {
+            return Ok(crate::store::DEFAULT_MAX_MEMORY);
+        };
+        let size = value.trim().parse::<bytesize::ByteSize>().map_err(|_| {
+            self.err(
+                "store.max_memory",
+                format!("{value:?} is not a size like \"256MB\" or \"1GiB\""),
+            )
+        })?;
+        if size.as_u64() < 1_000_000 {
+            return Err(self.err("store.max_memory", "must be at least 1MB"));
+        }
+        Ok(size.as_u64())
+    }
+
     pub(super) fn store_url(&self, url: Option<Env>) -> Result<StoreUrl, ConfigError> {
         let url = url.map_or_else(|| "memory://".to_string(), |u| u.0);
         if url != "memory://" {

@@ -165,6 +165,36 @@ mod tests {
 
     use super::Source;
 
+    /// Pending logins and rate counters are what anyone can create: the memory store must
+    /// keep them apart from the sessions of people who logged in.
+    #[test]
+    fn anonymous_keys_are_transient_in_the_store() {
+        let transient = |key: &str| {
+            crate::gateway::TRANSIENT_KEYS
+                .iter()
+                .any(|p| key.starts_with(p))
+        };
+        let rate = super::Rate {
+            count: 1,
+            per: std::time::Duration::from_secs(60),
+        };
+        assert!(transient(
+            &super::Counter::new("login", "192.0.2.1", rate).key
+        ));
+        assert!(transient(&crate::oidc::login::login_key("state")));
+        for durable in [
+            "sso:",
+            "browser:",
+            "code:",
+            "refresh:",
+            "refresh-family:",
+            "upstream:",
+            "keys",
+        ] {
+            assert!(!transient(durable), "{durable}");
+        }
+    }
+
     #[test]
     fn ipv6_addresses_count_by_their_64_and_mapped_ipv4_as_ipv4() {
         let a: IpAddr = "2a02:6b8:1:2:aaaa::1".parse().unwrap();

@@ -189,7 +189,7 @@ fn upstream_failure(issuer: &Issuer, request: &AuthorizationRequest, e: Upstream
     request.target(issuer).error(code, e.to_string())
 }
 
-fn login_key(state: &str) -> String {
+pub(crate) fn login_key(state: &str) -> String {
     format!("login:{}", hash_secret(state))
 }
 

@@ -1,36 +1,178 @@
-//! The default store: process memory, for a single gateway instance.
+//! The default store: process memory, for a single gateway instance. Bounded by memory, never
+//! by refusing service: when full it evicts the least recently used entries, as Redis does under
+//! `maxmemory-policy volatile-lru`.
+//!
+//! Entries live in two pools of their own, so that what anyone can create without logging in
+//! (pending logins, rate counters: the `transient` key prefixes) can only push out its own
+//! kind, never the sessions of people who are logged in. Entries that never expire (the
+//! signing keys) are kept apart and never evicted.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use moka::notification::RemovalCause;
+use moka::ops::compute::{CompResult, Op};
+use moka::policy::{EvictionPolicy, Expiry};
+use moka::sync::Cache;
 
 use super::{Store, StoreError, Ttl};
 
-/// Expired entries are dropped on read and swept every this many writes.
-const SWEEP_EVERY: usize = 1024;
-/// Entries kept at most (pending logins, codes): a flood of started-but-never-finished logins
-/// gets 503s instead of the gateway's memory. About 2 KB each, so ~200 MB at the limit.
-const MAX_ENTRIES: usize = 100_000;
+/// The default bound on the memory the store's entries take.
+pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
+/// What an entry costs beyond its key and value (the cache's own bookkeeping), roughly.
+const ENTRY_OVERHEAD: u32 = 160;
+/// The transient pool's share of the memory.
+const TRANSIENT_SHARE: u64 = 4;
+/// Evictions are logged at most this often.
+const LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// How the memory store is laid out.
+#[derive(Clone, Debug)]
+pub struct MemoryLimits {
+    /// Bytes all entries may take (keys, values, bookkeeping).
+    pub max_memory: u64,
+    /// Key prefixes of entries anyone can create (`login:`): a pool of their own, a quarter
+    /// of `max_memory`.
+    pub transient: Vec<&'static str>,
+}
+
+impl Default for MemoryLimits {
+    fn default() -> Self {
+        MemoryLimits {
+            max_memory: DEFAULT_MAX_MEMORY,
+            transient: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Item {
+    value: Arc<[u8]>,
+    /// `None`: only in the permanent map.
+    expires: Option<Instant>,
+}
+
+impl Item {
+    /// The cache drops expired entries lazily; a read must not see them meanwhile.
+    fn live(self) -> Option<Self> {
+        self.expires
+            .is_none_or(|e| e > Instant::now())
+            .then_some(self)
+    }
+
+    fn new(value: Vec<u8>, ttl: Duration) -> Self {
+        Item {
+            value: value.into(),
+            expires: Instant::now().checked_add(ttl),
+        }
+    }
+}
+
+/// Each entry expires at the instant it carries.
+struct AtItsTime;
+
+impl Expiry<String, Item> for AtItsTime {
+    fn expire_after_create(&self, _: &String, item: &Item, now: Instant) -> Option<Duration> {
+        item.expires.map(|e| e.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        item: &Item,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        item.expires.map(|e| e.saturating_duration_since(now))
+    }
+}
+
+/// Entries a pool evicted for room, and when that was last logged.
+#[derive(Default)]
+struct Evictions {
+    total: AtomicU64,
+    logged: AtomicU64,
+    last_log: Mutex<Option<Instant>>,
+}
+
+impl Evictions {
+    fn count(&self, pool: &'static str) {
+        let total = self.total.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self.last_log.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
+            let since = total - self.logged.swap(total, Ordering::Relaxed);
+            *last = Some(Instant::now());
+            tracing::warn!(
+                pool,
+                evicted = since,
+                total,
+                "the memory store is full: least recently used entries evicted (raise [store] max_memory, or use Redis)"
+            );
+        }
+    }
+}
+
+struct Pool {
+    name: &'static str,
+    cache: Cache<String, Item>,
+    evictions: Arc<Evictions>,
+}
+
+impl Pool {
+    fn new(name: &'static str, max_bytes: u64) -> Self {
+        let evictions = Arc::new(Evictions::default());
+        let counted = evictions.clone();
+        let cache = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &String, item: &Item| {
+                let bytes = key.len() + item.value.len();
+                u32::try_from(bytes)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(ENTRY_OVERHEAD)
+            })
+            .eviction_policy(EvictionPolicy::lru())
+            .expire_after(AtItsTime)
+            .eviction_listener(move |_, _, cause| {
+                if cause == RemovalCause::Size {
+                    counted.count(name);
+                }
+            })
+            .build();
+        Pool {
+            name,
+            cache,
+            evictions,
+        }
+    }
+}
 
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
-    max_entries: usize,
+    /// Sessions, codes, refresh tokens: what logged-in people have.
+    durable: Pool,
+    /// What anyone can create (pending logins, counters).
+    transient: Pool,
+    transient_prefixes: Vec<&'static str>,
+    /// Entries that never expire (signing keys): few, never evicted.
+    permanent: Mutex<HashMap<String, Arc<[u8]>>>,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
-        Self::with_capacity(MAX_ENTRIES)
+        Self::with_limits(MemoryLimits::default())
     }
 }
 
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<String, (Option<Instant>, Vec<u8>)>,
-    writes: usize,
-    /// When a full store was last swept: at most once a second, so a flood stays cheap.
-    last_full_sweep: Option<Instant>,
+/// What a pool holds now, for metrics and tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    pub entries: u64,
+    /// Weighed bytes (keys, values, bookkeeping).
+    pub bytes: u64,
+    /// Entries evicted for room since start.
+    pub evicted: u64,
 }
 
 impl MemoryStore {
@@ -38,123 +180,172 @@ impl MemoryStore {
         Self::default()
     }
 
-    pub fn with_capacity(max_entries: usize) -> Self {
+    pub fn with_limits(limits: MemoryLimits) -> Self {
+        let transient = limits.max_memory / TRANSIENT_SHARE;
         MemoryStore {
-            inner: Mutex::default(),
-            max_entries,
+            durable: Pool::new("sessions", limits.max_memory - transient),
+            transient: Pool::new("pending logins", transient),
+            transient_prefixes: limits.transient,
+            permanent: Mutex::default(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn pool(&self, key: &str) -> &Pool {
+        if self.transient_prefixes.iter().any(|p| key.starts_with(p)) {
+            &self.transient
+        } else {
+            &self.durable
+        }
+    }
+
+    fn permanent(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<[u8]>>> {
         // A panic while holding the lock cannot leave a map half-written; keep serving.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.permanent.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-impl MemoryStore {
-    /// Inserts unless `only_new` and a live entry exists; returns whether it wrote.
-    fn insert(
-        &self,
-        key: &str,
-        value: Vec<u8>,
-        ttl: Ttl,
-        only_new: bool,
-    ) -> Result<bool, StoreError> {
-        let now = Instant::now();
-        let mut inner = self.lock();
-        if only_new && inner.entries.get(key).is_some_and(|(e, _)| live(*e, now)) {
-            return Ok(false);
-        }
-        inner.writes += 1;
-        let full = inner.entries.len() >= self.max_entries;
-        let may_sweep_full = inner
-            .last_full_sweep
-            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1));
-        if inner.writes % SWEEP_EVERY == 0 || (full && may_sweep_full) {
-            inner.entries.retain(|_, (expires, _)| live(*expires, now));
-            if full {
-                inner.last_full_sweep = Some(now);
+    /// The sessions pool and the transient pool, after pending maintenance (evictions).
+    pub fn usage(&self) -> (PoolUse, PoolUse) {
+        let of = |pool: &Pool| {
+            pool.cache.run_pending_tasks();
+            PoolUse {
+                entries: pool.cache.entry_count(),
+                bytes: pool.cache.weighted_size(),
+                evicted: pool.evictions.total.load(Ordering::Relaxed),
+            }
+        };
+        (of(&self.durable), of(&self.transient))
+    }
+
+    fn put_item(&self, key: &str, value: Vec<u8>, ttl: Ttl, only_new: bool) -> bool {
+        match ttl {
+            Ttl::Forever => {
+                let mut permanent = self.permanent();
+                if only_new && permanent.contains_key(key) {
+                    return false;
+                }
+                permanent.insert(key.to_string(), value.into());
+                // One key, one place: a TTL'd copy would shadow the permanent one.
+                self.pool(key).cache.invalidate(key);
+                true
+            }
+            Ttl::For(ttl) => {
+                self.permanent().remove(key);
+                let cache = &self.pool(key).cache;
+                let item = Item::new(value, ttl);
+                if only_new {
+                    let result =
+                        cache.entry(key.to_string()).and_compute_with(|entry| {
+                            match entry.and_then(|e| e.into_value().live()) {
+                                Some(_) => Op::Nop,
+                                None => Op::Put(item),
+                            }
+                        });
+                    !matches!(result, CompResult::Unchanged(_))
+                } else {
+                    cache.insert(key.to_string(), item);
+                    true
+                }
             }
         }
-        if inner.entries.len() >= self.max_entries && !inner.entries.contains_key(key) {
-            return Err(StoreError::Unavailable("the memory store is full".into()));
-        }
-        let expires = match ttl {
-            Ttl::For(d) => now.checked_add(d),
-            Ttl::Forever => None,
-        };
-        inner.entries.insert(key.to_string(), (expires, value));
-        Ok(true)
     }
-}
-
-/// `None` never expires.
-fn live(expires: Option<Instant>, now: Instant) -> bool {
-    expires.is_none_or(|e| e > now)
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Ttl) -> Result<(), StoreError> {
-        self.insert(key, value, ttl, false).map(|_| ())
+        self.put_item(key, value, ttl, false);
+        Ok(())
     }
 
     async fn put_new(&self, key: &str, value: Vec<u8>, ttl: Ttl) -> Result<bool, StoreError> {
-        self.insert(key, value, ttl, true)
+        Ok(self.put_item(key, value, ttl, true))
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let inner = self.lock();
-        Ok(inner
-            .entries
+        if let Some(value) = self.permanent().get(key) {
+            return Ok(Some(value.to_vec()));
+        }
+        Ok(self
+            .pool(key)
+            .cache
             .get(key)
-            .filter(|(e, _)| live(*e, Instant::now()))
-            .map(|(_, v)| v.clone()))
+            .and_then(Item::live)
+            .map(|item| item.value.to_vec()))
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let entry = self.lock().entries.remove(key);
-        Ok(entry.and_then(|(expires, v)| live(expires, Instant::now()).then_some(v)))
+        if let Some(value) = self.permanent().remove(key) {
+            return Ok(Some(value.to_vec()));
+        }
+        // `remove` is atomic: of two concurrent takes, one gets the value.
+        Ok(self
+            .pool(key)
+            .cache
+            .remove(key)
+            .and_then(Item::live)
+            .map(|item| item.value.to_vec()))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.lock().entries.remove(key);
+        self.permanent().remove(key);
+        self.pool(key).cache.invalidate(key);
         Ok(())
     }
 
     async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, StoreError> {
-        let now = Instant::now();
-        let mut inner = self.lock();
-        match inner.entries.get_mut(key) {
-            Some((expires, _)) if live(*expires, now) => {
-                *expires = match ttl {
-                    Ttl::For(d) => now.checked_add(d),
-                    Ttl::Forever => None,
+        let cache = &self.pool(key).cache;
+        match ttl {
+            Ttl::Forever => {
+                let Some(item) = cache.remove(key) else {
+                    return Ok(self.permanent().contains_key(key));
                 };
+                self.permanent().insert(key.to_string(), item.value);
                 Ok(true)
             }
-            _ => Ok(false),
+            Ttl::For(ttl) => {
+                if let Some(value) = self.permanent().remove(key) {
+                    cache.insert(key.to_string(), Item::new(value.to_vec(), ttl));
+                    return Ok(true);
+                }
+                let result = cache.entry(key.to_string()).and_compute_with(|entry| {
+                    match entry.and_then(|e| e.into_value().live()) {
+                        Some(mut item) => {
+                            item.expires = Instant::now().checked_add(ttl);
+                            Op::Put(item)
+                        }
+                        None => Op::Nop,
+                    }
+                });
+                Ok(matches!(result, CompResult::ReplacedWith(_)))
+            }
         }
     }
 
     async fn count(&self, key: &str, ttl: Duration) -> Result<u64, StoreError> {
-        let now = Instant::now();
-        {
-            let mut inner = self.lock();
-            if let Some((expires, value)) = inner.entries.get_mut(key)
-                && live(*expires, now)
-            {
-                let count = std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .ok_or_else(|| StoreError::Corrupt(format!("{key} is not a counter")))?
-                    .saturating_add(1);
-                *value = count.to_string().into_bytes();
-                return Ok(count);
-            }
+        let mut corrupt = false;
+        let entry =
+            self.pool(key)
+                .cache
+                .entry(key.to_string())
+                .and_upsert_with(|entry| match entry.and_then(|e| e.into_value().live()) {
+                    None => Item::new(b"1".to_vec(), ttl),
+                    Some(mut item) => {
+                        let count = std::str::from_utf8(&item.value)
+                            .ok()
+                            .and_then(|s| s.parse::<u64>().ok());
+                        corrupt = count.is_none();
+                        let next = count.unwrap_or(0).saturating_add(1);
+                        item.value = next.to_string().into_bytes().into();
+                        item
+                    }
+                });
+        if corrupt {
+            return Err(StoreError::Corrupt(format!("{key} is not a counter")));
         }
-        self.insert(key, b"1".to_vec(), Ttl::For(ttl), false)?;
-        Ok(1)
+        std::str::from_utf8(&entry.value().value)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("{key} is not a counter")))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -164,40 +355,95 @@ impl Store for MemoryStore {
     fn is_shared(&self) -> bool {
         false
     }
+
+    fn pools(&self) -> Vec<(&'static str, PoolUse)> {
+        let (durable, transient) = self.usage();
+        vec![
+            (self.durable.name, durable),
+            (self.transient.name, transient),
+        ]
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const MINUTE: Ttl = Ttl::For(Duration::from_secs(60));
+
     #[tokio::test]
     async fn take_is_once_and_respects_expiry() {
         let s = MemoryStore::new();
-        s.put("a", b"1".to_vec(), Ttl::For(Duration::from_secs(60)))
-            .await
-            .unwrap();
+        s.put("a", b"1".to_vec(), MINUTE).await.unwrap();
         assert_eq!(s.take("a").await.unwrap(), Some(b"1".to_vec()));
         assert_eq!(s.take("a").await.unwrap(), None);
         s.put("b", b"2".to_vec(), Ttl::For(Duration::ZERO))
             .await
             .unwrap();
         assert_eq!(s.take("b").await.unwrap(), None);
+        assert_eq!(s.get("b").await.unwrap(), None);
     }
 
     #[tokio::test]
-    async fn a_full_store_refuses_writes_until_entries_expire() {
-        let s = MemoryStore::with_capacity(2);
-        let minute = Ttl::For(Duration::from_secs(60));
-        s.put("a", vec![], minute).await.unwrap();
-        s.put("b", vec![], Ttl::For(Duration::from_millis(50)))
-            .await
-            .unwrap();
-        assert!(matches!(
-            s.put("c", vec![], minute).await,
-            Err(StoreError::Unavailable(_))
-        ));
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        s.put("c", vec![], minute).await.unwrap();
-        assert_eq!(s.take("a").await.unwrap(), Some(vec![]));
+    async fn put_new_expire_and_count_keep_their_meaning() {
+        let s = MemoryStore::new();
+        assert!(s.put_new("k", b"1".to_vec(), MINUTE).await.unwrap());
+        assert!(!s.put_new("k", b"2".to_vec(), MINUTE).await.unwrap());
+        assert_eq!(s.get("k").await.unwrap(), Some(b"1".to_vec()));
+        assert!(s.expire("k", Ttl::For(Duration::ZERO)).await.unwrap());
+        assert_eq!(s.get("k").await.unwrap(), None);
+        assert!(!s.expire("k", MINUTE).await.unwrap(), "no resurrection");
+        assert_eq!(s.count("c", Duration::from_secs(60)).await.unwrap(), 1);
+        assert_eq!(s.count("c", Duration::from_secs(60)).await.unwrap(), 2);
+        assert_eq!(super::super::read_count(&s, "c").await.unwrap(), 2);
+        s.put("keys", b"k".to_vec(), Ttl::Forever).await.unwrap();
+        assert!(
+            !s.put_new("keys", b"x".to_vec(), Ttl::Forever)
+                .await
+                .unwrap()
+        );
+        assert_eq!(s.get("keys").await.unwrap(), Some(b"k".to_vec()));
+    }
+
+    /// Full: the least recently used entries go, the transient pool's flood never touches
+    /// the sessions, and the permanent entries stay.
+    #[tokio::test]
+    async fn a_full_store_evicts_the_least_recently_used_of_the_same_pool() {
+        let s = MemoryStore::with_limits(MemoryLimits {
+            max_memory: 400 * 1024,
+            transient: vec!["login:"],
+        });
+        s.put("keys", vec![7; 1000], Ttl::Forever).await.unwrap();
+        let session = vec![1u8; 1000];
+        for i in 0..400 {
+            s.put(&format!("sso:{i}"), session.clone(), MINUTE)
+                .await
+                .unwrap();
+            // The first ten stay in use.
+            for j in 0..=i.min(9) {
+                assert!(s.get(&format!("sso:{j}")).await.unwrap().is_some());
+            }
+        }
+        for i in 0..100_000 {
+            s.put(&format!("login:{i}"), vec![2u8; 500], MINUTE)
+                .await
+                .unwrap();
+        }
+        let (sessions, transient) = s.usage();
+        assert!(sessions.bytes <= 300 * 1024, "{sessions:?}");
+        assert!(transient.bytes <= 100 * 1024, "{transient:?}");
+        assert!(transient.evicted > 99_000, "{transient:?}");
+        // 400 sessions of ~1.2 KB fit 300 KB only in part: the oldest unused went.
+        assert!(sessions.evicted > 0, "{sessions:?}");
+        for j in 0..10 {
+            assert!(
+                s.get(&format!("sso:{j}")).await.unwrap().is_some(),
+                "sso:{j}"
+            );
+        }
+        assert!(s.get("sso:399").await.unwrap().is_some());
+        assert!(s.get("sso:10").await.unwrap().is_none());
+        assert_eq!(s.get("keys").await.unwrap(), Some(vec![7; 1000]));
+        assert!(s.get("login:99999").await.unwrap().is_some());
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 
-pub use memory::MemoryStore;
+pub use memory::{DEFAULT_MAX_MEMORY, MemoryLimits, MemoryStore, PoolUse};
 pub use redis::{RedisStore, parse_url as parse_redis_url};
 
 #[derive(Debug, thiserror::Error)]
@@ -53,12 +53,16 @@ pub trait Store: Send + Sync {
     /// Whether several instances can share this store (and so must share signing keys
     /// through it rather than a local file).
     fn is_shared(&self) -> bool;
+    /// What each of an embedded store's pools holds (none for Redis, which reports its own).
+    fn pools(&self) -> Vec<(&'static str, PoolUse)> {
+        Vec::new()
+    }
 }
 
 /// Opens the store named by `[store] url`: `memory://` or `redis://` / `rediss://`.
-pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+pub fn open(url: &str, memory: MemoryLimits) -> Result<Arc<dyn Store>, StoreError> {
     if url == "memory://" {
-        return Ok(Arc::new(MemoryStore::new()));
+        return Ok(Arc::new(MemoryStore::with_limits(memory)));
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         return Ok(Arc::new(RedisStore::open(url)?));

@@ -138,11 +138,14 @@ struct LogoutForm {
 /// `/logout` (the end_session_endpoint), GET or POST.
 async fn logout(
     State(gw): State<AppState>,
+    ClientSource(source): ClientSource,
     method: Method,
     browser: Browser,
     lang: Lang,
     form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Result<Response, BrowserError> {
+    // Its confirmation page keeps a token in a new browser session: limited like a login.
+    limits::login_step(&gw, source).await?;
     let Form(LogoutForm { params, confirm }) = form.map_err(|_| PageError::MalformedRequest)?;
     let sid = browser.sid().await?;
     let confirmed = browser.confirms_logout(&method, confirm.as_deref()).await?;
