@@ -220,7 +220,8 @@ impl MemoryStore {
         match ttl {
             Ttl::Forever => {
                 let mut permanent = self.permanent();
-                if only_new && permanent.contains_key(key) {
+                let cached = || self.pool(key).cache.get(key).and_then(Item::live).is_some();
+                if only_new && (permanent.contains_key(key) || cached()) {
                     return false;
                 }
                 permanent.insert(key.to_string(), value.into());
@@ -229,7 +230,13 @@ impl MemoryStore {
                 true
             }
             Ttl::For(ttl) => {
-                self.permanent().remove(key);
+                {
+                    let mut permanent = self.permanent();
+                    if only_new && permanent.contains_key(key) {
+                        return false;
+                    }
+                    permanent.remove(key);
+                }
                 let cache = &self.pool(key).cache;
                 let item = Item::new(value, ttl);
                 if only_new {
