@@ -8,7 +8,7 @@ mod expand;
 mod groups;
 mod limits;
 mod locate;
-mod log;
+mod observe;
 mod providers;
 mod schema;
 mod server;
@@ -26,7 +26,7 @@ pub use crate::provider::{Endpoints, ProviderConfig, ProviderName};
 pub use clients::{ClientConfig, ClientId};
 pub use expand::expand_env;
 pub use limits::{ClientAddresses, LimitsConfig, Rate};
-pub use log::{LogConfig, LogFormat};
+pub use observe::{LogConfig, LogFormat, MetricsConfig};
 pub use upstream::{TokenKey, UpstreamConfig};
 
 use crate::provider::ok::groups::OkGroup;
@@ -103,6 +103,7 @@ pub struct Config {
     pub ok_groups: Vec<OkGroup>,
     pub log: LogConfig,
     pub limits: LimitsConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug)]
@@ -296,6 +297,7 @@ impl Ctx<'_> {
         let ok_groups = self.ok_groups(raw.ok_groups, &providers)?;
         let log = self.log(raw.log)?;
         let limits = self.limits(raw.limits)?;
+        let metrics = self.metrics(raw.metrics)?;
         Ok(Config {
             file: PathBuf::from(self.file),
             server,
@@ -308,6 +310,7 @@ impl Ctx<'_> {
             ok_groups,
             log,
             limits,
+            metrics,
         })
     }
 }

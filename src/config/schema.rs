@@ -28,6 +28,8 @@ pub(super) struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub metrics: RawMetrics,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +60,13 @@ pub(super) struct RawLimits {
     #[serde(default)]
     pub trusted_proxies: Vec<Env>,
     pub address_header: Option<Env>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub enabled: Option<bool>,
+    pub listen: Option<Env>,
 }
 
 #[derive(Deserialize, Default)]

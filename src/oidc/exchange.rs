@@ -36,26 +36,34 @@ pub async fn token(
     client: &ClientConfig,
     request: TokenRequest,
 ) -> Result<TokenResponse, Error> {
-    match request {
+    let (grant, response) = match request {
         TokenRequest::AuthorizationCode {
             code,
             redirect_uri,
             code_verifier,
         } => {
-            redeem_code(
+            let response = redeem_code(
                 gw,
                 client,
                 &code,
                 redirect_uri.as_deref(),
                 code_verifier.as_ref(),
             )
-            .await
+            .await;
+            ("authorization_code", response)
         }
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => refresh::redeem(gw, client, &refresh_token, scope.as_deref()).await,
+        } => (
+            "refresh_token",
+            refresh::redeem(gw, client, &refresh_token, scope.as_deref()).await,
+        ),
+    };
+    if response.is_ok() {
+        metrics::counter!("socialgate_tokens_issued_total", "grant" => grant).increment(1);
     }
+    response
 }
 
 fn invalid_grant(why: &str) -> Error {

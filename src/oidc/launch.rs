@@ -50,6 +50,7 @@ pub async fn launch(
             LaunchError::Upstream(e) => Error::token(TokenErrorCode::ServerError, e.to_string()),
         })?;
     tracing::info!(provider, client = %client.client_id, "app launch verified");
+    metrics::counter!("socialgate_tokens_issued_total", "grant" => "launch").increment(1);
     let scopes = SCOPES.map(String::from);
     minter.mint(&Grant {
         client_id: &client.client_id,

@@ -130,6 +130,7 @@ async fn from_session(
     }
     sessions.touch(&mut session, &v.request.client_id).await?;
     tracing::info!(provider = %provider, client = %v.request.client_id, "single sign-on from a live session");
+    login_counted(provider.as_str(), "sso");
     let issued = code::issue(
         gw.store.as_ref(),
         &gw.config.server.issuer,
@@ -189,6 +190,13 @@ fn upstream_failure(issuer: &Issuer, request: &AuthorizationRequest, e: Upstream
     request.target(issuer).error(code, e.to_string())
 }
 
+/// `socialgate_logins_total`: logins through the network (`success`, `failure`) and from a
+/// live session (`sso`), by provider.
+fn login_counted(provider: &str, outcome: &'static str) {
+    metrics::counter!("socialgate_logins_total", "provider" => provider.to_string(), "outcome" => outcome)
+        .increment(1);
+}
+
 pub(crate) fn login_key(state: &str) -> String {
     format!("login:{}", hash_secret(state))
 }
@@ -236,15 +244,17 @@ pub async fn finish(
         pkce_verifier: pending.pkce_verifier.as_deref(),
         nonce: &pending.nonce,
     };
-    let authenticated = configured
-        .protocol
-        .identify(&login, &callback)
-        .await
-        .map_err(|e| {
-            tracing::warn!(provider, error = %e, "upstream login failed");
-            upstream_failure(&gw.config.server.issuer, &request, e)
-        })?;
+    let asked = std::time::Instant::now();
+    let identified = configured.protocol.identify(&login, &callback).await;
+    metrics::histogram!("socialgate_upstream_seconds", "provider" => configured.name.to_string())
+        .record(asked.elapsed().as_secs_f64());
+    let authenticated = identified.map_err(|e| {
+        tracing::warn!(provider, error = %e, "upstream login failed");
+        login_counted(provider, "failure");
+        upstream_failure(&gw.config.server.issuer, &request, e)
+    })?;
     tracing::info!(provider, client = %request.client_id, "upstream login succeeded");
+    login_counted(provider, "success");
     let session = sso_session_for(gw, authenticated.identity, &request, current_sid).await?;
     if let (Some(vault), Some(tokens)) = (Vault::of(gw), &authenticated.tokens) {
         vault.keep(&session.sid, &configured.name, tokens).await?;

@@ -2,6 +2,7 @@
 //! refresh tokens, signing keys): behind the `Store` trait, so one instance keeps it in
 //! memory and several share a Redis server.
 
+mod measured;
 mod memory;
 mod redis;
 
@@ -62,10 +63,12 @@ pub trait Store: Send + Sync {
 /// Opens the store named by `[store] url`: `memory://` or `redis://` / `rediss://`.
 pub fn open(url: &str, memory: MemoryLimits) -> Result<Arc<dyn Store>, StoreError> {
     if url == "memory://" {
-        return Ok(Arc::new(MemoryStore::with_limits(memory)));
+        let store = Arc::new(MemoryStore::with_limits(memory));
+        return Ok(Arc::new(measured::Measured(store)));
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
-        return Ok(Arc::new(RedisStore::open(url)?));
+        let store = Arc::new(RedisStore::open(url)?);
+        return Ok(Arc::new(measured::Measured(store)));
     }
     // The URL may hold a password: name only its scheme.
     let scheme = url.split_once("://").map_or("", |(s, _)| s);

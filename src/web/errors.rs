@@ -60,6 +60,7 @@ impl IntoResponse for BrowserError {
             Error::PageWithSite(e, site) => page_error(&e, Some(&site)),
             Error::Site(e) => to_site(&e),
             Error::RateLimited(retry_after) => {
+                refused("rate_limited");
                 let wait = retry_after.as_secs();
                 let mut response = pages::error_page(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -102,6 +103,7 @@ impl IntoResponse for BrowserError {
             // The demo site redeems its code in the browser's request.
             Error::Token(code, description) => {
                 tracing::info!(error = code.as_str(), %description, "token request refused");
+                refused(code.as_str());
                 let message = format!("{}: {description}", code.as_str());
                 pages::error_page(
                     StatusCode::BAD_REQUEST,
@@ -127,6 +129,12 @@ impl IntoResponse for BrowserError {
             }
         }
     }
+}
+
+/// `socialgate_refusals_total{reason}`: every request refused, by why (the error code, or
+/// what was wrong with a page request).
+fn refused(reason: &'static str) {
+    metrics::counter!("socialgate_refusals_total", "reason" => reason).increment(1);
 }
 
 /// `Retry-After` in whole seconds (RFC 9110 §10.2.3).
@@ -166,6 +174,17 @@ fn internal_error_page(en: &str, ru: &str) -> Response {
 /// is not about where to send the person; else advice only.
 fn page_error(e: &PageError, site: Option<&SiteHome>) -> Response {
     tracing::info!(error = %e, "login stopped with an error page");
+    refused(match e {
+        PageError::MalformedRequest => "malformed_request",
+        PageError::MissingParameter(_) => "missing_parameter",
+        PageError::UnknownClient => "unknown_client",
+        PageError::UnregisteredRedirectUri => "unregistered_redirect_uri",
+        PageError::BadState => "bad_state",
+        PageError::UnknownProvider => "unknown_provider",
+        PageError::OtherBrowser => "other_browser",
+        PageError::BadLogoutHint => "bad_logout_hint",
+        PageError::UnregisteredPostLogoutUri => "unregistered_post_logout_uri",
+    });
     let status = match e {
         PageError::UnknownProvider => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
@@ -178,6 +197,7 @@ fn page_error(e: &PageError, site: Option<&SiteHome>) -> Response {
 /// An RFC 6749 §4.1.2.1 error redirect to the site's verified redirect URI.
 fn to_site(e: &SiteError) -> Response {
     tracing::info!(error = e.code.as_str(), description = %e.description, "login error returned to the site");
+    refused(e.code.as_str());
     let description = description_for_site(&e.description);
     let mut params = vec![
         ("error", e.code.as_str()),
@@ -195,6 +215,7 @@ impl IntoResponse for TokenEndpointError {
         let (code, description) = match self.error {
             // 429 says what happened; the code is one every client knows means "retry".
             Error::RateLimited(retry_after) => {
+                refused("rate_limited");
                 let mut response = json_error(
                     StatusCode::TOO_MANY_REQUESTS,
                     TokenErrorCode::TemporarilyUnavailable.as_str(),
@@ -208,6 +229,7 @@ impl IntoResponse for TokenEndpointError {
             }
             Error::Token(code, description) => {
                 tracing::info!(error = code.as_str(), %description, "token request refused");
+                refused(code.as_str());
                 (code, description)
             }
             Error::Store(e) => {
@@ -247,9 +269,11 @@ impl IntoResponse for ApiError {
             )
                 .into_response(),
             Error::InvalidToken(description) => {
+                refused("invalid_token");
                 bearer_error(StatusCode::UNAUTHORIZED, "invalid_token", &description)
             }
             Error::InsufficientScope(description) => {
+                refused("insufficient_scope");
                 bearer_error(StatusCode::FORBIDDEN, "insufficient_scope", &description)
             }
             Error::Store(e) => {

@@ -6,6 +6,7 @@ mod browser;
 mod demo;
 pub mod errors;
 mod extract;
+mod metrics;
 mod oidc;
 pub mod pages;
 pub mod server;
@@ -41,12 +42,24 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn app(gateway: Gateway) -> Router {
-    let oidc_routes = oidc::routes(&gateway);
+    app_for(Arc::new(gateway))
+}
+
+fn app_for(state: AppState) -> Router {
+    let gateway = state.as_ref();
+    let oidc_routes = oidc::routes(gateway);
     let pages = browser::on_issuer_host(
-        &gateway,
+        gateway,
         Router::new().route("/", get(home)).merge(demo::routes()),
     );
-    let state: AppState = Arc::new(gateway);
+    let metrics = &gateway.config.metrics;
+    // On the main listener only when no address of their own is set.
+    let metrics_here = if metrics.enabled && metrics.listen.is_none() {
+        metrics::recorder();
+        metrics::routes()
+    } else {
+        Router::new()
+    };
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -74,6 +87,7 @@ pub fn app(gateway: Gateway) -> Router {
         .route("/readyz", get(readyz))
         .merge(widget::routes())
         .merge(upstream::routes())
+        .merge(metrics_here)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(page_language))
         .layer(
@@ -110,11 +124,11 @@ struct RequestLine;
 impl<B> OnResponse<B> for RequestLine {
     fn on_response(self, response: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
         let latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        tracing::info!(
-            status = response.status().as_u16(),
-            latency_us,
-            "request finished"
-        );
+        let status = response.status().as_u16();
+        tracing::info!(status, latency_us, "request finished");
+        ::metrics::counter!("socialgate_http_requests_total", "status" => status.to_string())
+            .increment(1);
+        ::metrics::histogram!("socialgate_http_request_seconds").record(latency.as_secs_f64());
     }
 }
 
@@ -188,7 +202,35 @@ pub async fn serve_until(
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = gateway.config.limits.clone();
-    server::serve_until(listener, app(gateway), &limits, stop).await
+    let state: AppState = Arc::new(gateway);
+    let Some(address) = state.config.metrics.listen else {
+        return server::serve_until(listener, app_for(state), &limits, stop).await;
+    };
+    // `/metrics` on an address of its own, stopped with the main listener.
+    let metrics_listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot listen on {address} for metrics: {e}"),
+        )
+    })?;
+    metrics::recorder();
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let wait = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let metrics_app = metrics::routes().with_state(state.clone());
+    let metrics_server = tokio::spawn({
+        let limits = limits.clone();
+        let stopped = stopped.clone();
+        async move { server::serve_until(metrics_listener, metrics_app, &limits, wait(stopped)).await }
+    });
+    let main = server::serve_until(listener, app_for(state), &limits, async move {
+        stop.await;
+        let _ = stopping.send(true);
+    });
+    let served = main.await;
+    let _ = metrics_server.await;
+    served
 }
 
 async fn shutdown() {

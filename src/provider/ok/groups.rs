@@ -119,8 +119,7 @@ pub struct Checked {
 }
 
 /// The configured group tokens with what their last checks said, and the upkeep that keeps
-/// checking them. (No metrics exist yet; when they do, `states` is what a per-group gauge
-/// reads.)
+/// checking them. `states` is what `/metrics`' per-group gauge reads.
 pub struct GroupTokens {
     http: reqwest::Client,
     groups: Vec<(OkGroup, RwLock<Checked>)>,

@@ -1,7 +1,9 @@
-//! `[log]`: how the gateway's log lines look.
+//! `[log]`: how the gateway's log lines look; `[metrics]`: whether and where it counts.
 
 use super::expand::Env;
-use super::schema::RawLog;
+use std::net::SocketAddr;
+
+use super::schema::{RawLog, RawMetrics};
 use super::{ConfigError, Ctx};
 
 /// How log lines are written.
@@ -54,5 +56,36 @@ impl Ctx<'_> {
                 )
             })?;
         Ok(LogConfig { format, level })
+    }
+}
+
+/// `[metrics]`: Prometheus metrics at `/metrics`.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// An address of their own (a port only the monitoring can reach); `None`: `/metrics`
+    /// on the main listener.
+    pub listen: Option<SocketAddr>,
+}
+
+impl Ctx<'_> {
+    pub(super) fn metrics(&self, raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {
+        let listen = match raw.listen {
+            None => None,
+            Some(Env(listen)) => Some(listen.parse::<SocketAddr>().map_err(|_| {
+                self.err(
+                    "metrics.listen",
+                    format!("{listen:?} is not an address like 127.0.0.1:9090"),
+                )
+            })?),
+        };
+        let enabled = raw.enabled.unwrap_or(listen.is_some());
+        if listen.is_some() && !enabled {
+            return Err(self.err(
+                "metrics.listen",
+                "metrics are disabled (enabled = false): remove listen or enable them",
+            ));
+        }
+        Ok(MetricsConfig { enabled, listen })
     }
 }
