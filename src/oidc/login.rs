@@ -209,8 +209,10 @@ pub async fn finish(
         .get(provider)
         .ok_or(PageError::UnknownProvider)?;
     let state = params.remove("state").ok_or(PageError::BadState)?;
-    // One use only: a replayed callback finds nothing.
-    let pending: PendingLogin = store::take_json(gw.store.as_ref(), &login_key(&state))
+    let key = login_key(&state);
+    // Read, not taken, until the callback proves to be this login's: a state that leaked
+    // (a Referer, a log) must not let another browser or provider path cancel the login.
+    let pending: PendingLogin = store::get_json(gw.store.as_ref(), &key)
         .await?
         .ok_or(PageError::BadState)?;
     if pending.provider.as_str() != provider {
@@ -222,6 +224,10 @@ pub async fn finish(
             "callback from another browser than the one that started the login"
         );
         return Err(PageError::OtherBrowser.into());
+    }
+    // One use only: of a replayed or doubled callback, only the first takes the login.
+    if gw.store.take(&key).await?.is_none() {
+        return Err(PageError::BadState.into());
     }
     let request = pending.request;
     let callback = network_answer(&gw.config.server.issuer, configured, &request, params)?;
