@@ -372,3 +372,96 @@ async fn a_refresh_token_family_keeps_two_records_however_often_it_rotates() {
         .collect();
     assert_eq!(refresh_keys.len(), 2, "{refresh_keys:?}");
 }
+
+/// A third site with a back-channel logout endpoint, beside the shop and the forum.
+const BLOG: &str = "blog";
+const BLOG_SECRET: &str = "blog-secret-0123456789";
+const BLOG_REDIRECT: &str = "https://blog.example.ru/oidc/callback";
+
+/// GET `url` of one instance as if through the issuer (its `Host`), in `client`'s browser;
+/// returns the `Location` it redirects to.
+async fn hop_at_instance(client: &reqwest::Client, issuer: &str, url: &str) -> Url {
+    let host = Url::parse(issuer).unwrap();
+    let host = format!("{}:{}", host.host_str().unwrap(), host.port().unwrap());
+    let response = client
+        .get(url)
+        .header(reqwest::header::HOST, host)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_redirection(),
+        "{url}: {}",
+        response.status()
+    );
+    location_url(&response)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_adding_sites_to_one_session_at_once_lose_neither() {
+    let redis = RedisServer::start().await;
+    let shop_site = FakeSite::start().await;
+    let forum_site = FakeSite::start().await;
+    let blog_site = FakeSite::start().await;
+    let gw = two_instances(
+        &redis,
+        Options {
+            shop_extra: format!("backchannel_logout_uri = \"{}\"", shop_site.url),
+            forum_extra: format!("backchannel_logout_uri = \"{}\"", forum_site.url),
+            extra_toml: format!(
+                "[clients.{BLOG}]\nclient_secret = \"{BLOG_SECRET}\"\n\
+                 redirect_uris = [\"{BLOG_REDIRECT}\"]\nproviders = [\"ok\"]\n\
+                 backchannel_logout_uri = \"{}\"",
+                blog_site.url
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+    wait_ready(&gw.instances[0], 200).await;
+    wait_ready(&gw.instances[1], 200).await;
+    const ROUNDS: usize = 25;
+    for round in 1..=ROUNDS {
+        // A person logs in at the shop through the network...
+        let person = browser();
+        let site = follow_with(&person, &authorize(&gw, SHOP, SHOP_REDIRECT, Some("ok")))
+            .await
+            .site();
+        let code = param(&site, "code").unwrap();
+        let (status, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+        assert_eq!(status, 200, "{tokens}");
+        // ...then enters the forum through one instance and the blog through the other at the
+        // same moment: both join the session.
+        let forum = format!(
+            "{}{}",
+            gw.instances[0],
+            &authorize(&gw, FORUM, FORUM_REDIRECT, None)[gw.issuer.len()..]
+        );
+        let blog = format!(
+            "{}{}",
+            gw.instances[1],
+            &authorize(&gw, BLOG, BLOG_REDIRECT, None)[gw.issuer.len()..]
+        );
+        let (forum, blog) = tokio::join!(
+            hop_at_instance(&person, &gw.issuer, &forum),
+            hop_at_instance(&person, &gw.issuer, &blog)
+        );
+        assert!(forum.as_str().starts_with(FORUM_REDIRECT), "{forum}");
+        assert!(param(&forum, "code").is_some(), "{forum}");
+        assert!(blog.as_str().starts_with(BLOG_REDIRECT), "{blog}");
+        assert!(param(&blog, "code").is_some(), "{blog}");
+        // Logout tells all three sites.
+        let logout = format!(
+            "{}/logout?id_token_hint={}",
+            gw.issuer,
+            tokens["id_token"].as_str().unwrap()
+        );
+        let (status, _) = follow_with(&person, &logout).await.page();
+        assert_eq!(status, 200);
+        for (site, name) in [(&shop_site, SHOP), (&forum_site, FORUM), (&blog_site, BLOG)] {
+            let tokens = site.wait_for_tokens(round).await;
+            assert_eq!(tokens.len(), round, "{name} in round {round}");
+            assert_eq!(jwt_claims(&tokens[round - 1])["aud"], name);
+        }
+    }
+}

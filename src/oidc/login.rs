@@ -118,7 +118,7 @@ async fn from_session(
 ) -> Result<Option<Issued>, Error> {
     let Some(sid) = sid else { return Ok(None) };
     let sessions = Sessions::of(gw);
-    let Some(mut session) = sessions.get(sid).await? else {
+    let Some(session) = sessions.get(sid).await? else {
         return Ok(None);
     };
     let provider = session.identity.provider.clone();
@@ -128,7 +128,10 @@ async fn from_session(
     if !allowed {
         return Ok(None);
     }
-    sessions.touch(&mut session, &v.request.client_id).await?;
+    if !sessions.touch(&session, &v.request.client_id).await? {
+        // Logged out a moment ago: as if there were no session.
+        return Ok(None);
+    }
     tracing::info!(provider = %provider, client = %v.request.client_id, "single sign-on from a live session");
     let issued = code::issue(
         gw.store.as_ref(),
@@ -314,20 +317,22 @@ async fn sso_session_for(
         Some(sid) => sessions.get(sid).await?,
         None => None,
     };
-    Ok(match current {
+    match current {
         Some(mut session) if session.is_same_person(&identity) => {
-            session.identity = identity;
+            session.identity = identity.clone();
             session.auth_time = now();
-            sessions.touch(&mut session, &request.client_id).await?;
-            session
+            sessions.save(&session).await?;
+            if sessions.touch(&session, &request.client_id).await? {
+                return Ok(session);
+            }
+            // Logged out meanwhile: this login starts a session of its own.
         }
-        other => {
+        Some(previous) => {
             // Someone else logs in on this browser: the previous person is logged out
             // everywhere first, so no site keeps them signed in here.
-            if let Some(previous) = other {
-                backchannel::end_session(gw, &previous.sid).await?;
-            }
-            sessions.create(identity, &request.client_id).await?
+            backchannel::end_session(gw, &previous.sid).await?;
         }
-    })
+        None => {}
+    }
+    Ok(sessions.create(identity, &request.client_id).await?)
 }

@@ -1,6 +1,6 @@
 //! The default store: process memory, for a single gateway instance.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,9 +25,28 @@ impl Default for MemoryStore {
     }
 }
 
+/// A key holds a value or a set, as in Redis.
+enum Entry {
+    Bytes(Vec<u8>),
+    Set(BTreeSet<String>),
+}
+
+impl Entry {
+    fn bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Entry::Bytes(v) => Ok(v.clone()),
+            Entry::Set(_) => Err(wrong_type(key)),
+        }
+    }
+}
+
+fn wrong_type(key: &str) -> StoreError {
+    StoreError::Corrupt(format!("{key} holds another kind of value"))
+}
+
 #[derive(Default)]
 struct Inner {
-    entries: HashMap<String, (Option<Instant>, Vec<u8>)>,
+    entries: HashMap<String, (Option<Instant>, Entry)>,
     writes: usize,
     /// When a full store was last swept: at most once a second, so a flood stays cheap.
     last_full_sweep: Option<Instant>,
@@ -65,6 +84,16 @@ impl MemoryStore {
         if only_new && inner.entries.get(key).is_some_and(|(e, _)| live(*e, now)) {
             return Ok(false);
         }
+        self.make_room(&mut inner, key, now)?;
+        inner
+            .entries
+            .insert(key.to_string(), (expiry(ttl, now), Entry::Bytes(value)));
+        Ok(true)
+    }
+
+    /// Counts a write, sweeps expired entries now and then (and when full), and refuses a
+    /// new key while the store is full.
+    fn make_room(&self, inner: &mut Inner, key: &str, now: Instant) -> Result<(), StoreError> {
         inner.writes += 1;
         let full = inner.entries.len() >= self.max_entries;
         let may_sweep_full = inner
@@ -79,12 +108,14 @@ impl MemoryStore {
         if inner.entries.len() >= self.max_entries && !inner.entries.contains_key(key) {
             return Err(StoreError::Unavailable("the memory store is full".into()));
         }
-        let expires = match ttl {
-            Ttl::For(d) => now.checked_add(d),
-            Ttl::Forever => None,
-        };
-        inner.entries.insert(key.to_string(), (expires, value));
-        Ok(true)
+        Ok(())
+    }
+}
+
+fn expiry(ttl: Ttl, now: Instant) -> Option<Instant> {
+    match ttl {
+        Ttl::For(d) => now.checked_add(d),
+        Ttl::Forever => None,
     }
 }
 
@@ -105,16 +136,26 @@ impl Store for MemoryStore {
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let inner = self.lock();
-        Ok(inner
+        inner
             .entries
             .get(key)
             .filter(|(e, _)| live(*e, Instant::now()))
-            .map(|(_, v)| v.clone()))
+            .map(|(_, v)| v.bytes(key))
+            .transpose()
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let entry = self.lock().entries.remove(key);
-        Ok(entry.and_then(|(expires, v)| live(expires, Instant::now()).then_some(v)))
+        let mut inner = self.lock();
+        match inner.entries.get(key) {
+            Some((_, Entry::Set(_))) => return Err(wrong_type(key)),
+            None => return Ok(None),
+            Some(_) => {}
+        }
+        let entry = inner.entries.remove(key);
+        entry
+            .filter(|(expires, _)| live(*expires, Instant::now()))
+            .map(|(_, v)| v.bytes(key))
+            .transpose()
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -127,14 +168,63 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         match inner.entries.get_mut(key) {
             Some((expires, _)) if live(*expires, now) => {
-                *expires = match ttl {
-                    Ttl::For(d) => now.checked_add(d),
-                    Ttl::Forever => None,
-                };
+                *expires = expiry(ttl, now);
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    async fn add_to_set(&self, key: &str, member: &str, ttl: Ttl) -> Result<(), StoreError> {
+        // Under the one lock: concurrent adds never lose one another.
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let expires = expiry(ttl, now);
+        if let Some((e, entry)) = inner.entries.get_mut(key) {
+            if live(*e, now) {
+                let Entry::Set(set) = entry else {
+                    return Err(wrong_type(key));
+                };
+                set.insert(member.to_string());
+                *e = expires;
+                return Ok(());
+            }
+        }
+        self.make_room(&mut inner, key, now)?;
+        let set = BTreeSet::from([member.to_string()]);
+        inner
+            .entries
+            .insert(key.to_string(), (expires, Entry::Set(set)));
+        Ok(())
+    }
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let inner = self.lock();
+        match inner.entries.get(key) {
+            Some((e, Entry::Set(set))) if live(*e, Instant::now()) => {
+                Ok(set.iter().cloned().collect())
+            }
+            Some((e, Entry::Bytes(_))) if live(*e, Instant::now()) => Err(wrong_type(key)),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    async fn remove_from_set(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let emptied = match inner.entries.get_mut(key) {
+            Some((e, Entry::Set(set))) if live(*e, now) => {
+                set.remove(member);
+                set.is_empty()
+            }
+            Some((e, Entry::Bytes(_))) if live(*e, now) => return Err(wrong_type(key)),
+            _ => false,
+        };
+        // An empty set is no key, as in Redis.
+        if emptied {
+            inner.entries.remove(key);
+        }
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
