@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::authorize::{self, AuthorizationRequest, AuthorizeParams, Validated};
+use super::authorize::{self, AuthorizationRequest, AuthorizeParams, Prompt, Validated};
 use super::backchannel;
 use super::code::{self, Issued};
 use super::error::{Error, PageError, SiteErrorCode};
@@ -19,7 +19,7 @@ use crate::config::Issuer;
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, now, random_token};
 use crate::provider::{
-    CallbackParams, ConfiguredProvider, ProviderName, UpstreamError, UpstreamLogin,
+    CallbackParams, ConfiguredProvider, Freshness, ProviderName, UpstreamError, UpstreamLogin,
 };
 use crate::store::{self, Ttl};
 
@@ -87,7 +87,7 @@ pub async fn authorize<'g>(
     if let Some(provider) = provider {
         let new_browser = browser.is_none();
         let browser = browser.unwrap_or_else(BrowserId::random);
-        let url = start(gw, request, provider, &browser).await?;
+        let url = start(gw, request, provider, &prompt, &browser).await?;
         return Ok(Authorized::ToNetwork {
             url,
             browser,
@@ -148,6 +148,7 @@ async fn start(
     gw: &Gateway,
     request: AuthorizationRequest,
     provider: ProviderName,
+    prompt: &Prompt,
     browser: &BrowserId,
 ) -> Result<String, Error> {
     let configured = gw
@@ -162,6 +163,11 @@ async fn start(
         state: &state,
         pkce_verifier: pkce_verifier.as_deref(),
         nonce: &nonce,
+        // What the site asked of the login, for the networks that can be asked it too.
+        freshness: Freshness {
+            fresh: prompt.login,
+            max_age: prompt.max_age,
+        },
     };
     let url = match configured.protocol.authorize_url(&login, &scopes).await {
         Ok(url) => url,
@@ -238,6 +244,7 @@ pub async fn finish(
         state: &state,
         pkce_verifier: pending.pkce_verifier.as_deref(),
         nonce: &pending.nonce,
+        freshness: Freshness::default(),
     };
     let authenticated = configured
         .protocol
