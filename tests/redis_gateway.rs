@@ -465,3 +465,102 @@ async fn two_instances_adding_sites_to_one_session_at_once_lose_neither() {
         }
     }
 }
+
+/// A gateway instance the test starts and stops itself, as an operator would a process.
+struct Instance(tokio::task::JoinHandle<()>);
+
+impl Instance {
+    /// An instance from the config file at `path`, serving on `listener`.
+    async fn start(path: &std::path::Path, listener: tokio::net::TcpListener) -> Instance {
+        let app = gateway_app(path, Some(UPSTREAM_TIMEOUT)).await;
+        Instance(tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        }))
+    }
+
+    /// Stops serving; the gateway goes once the requests in flight are done.
+    fn stop(self) {
+        self.0.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_notice_being_retried_when_its_instance_stops_is_delivered_by_another() {
+    let redis = RedisServer::start().await;
+    let site = FakeSite::start().await;
+    // The fakes and the config come from a TestGateway, whose own instance (on a listener
+    // nobody calls, with a store of its own) stays out of the way; the issuer's listener is
+    // served by instances on Redis that the test starts and stops.
+    let (public, issuer) = reserve().await;
+    let unused = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gw = TestGateway::start_on(
+        unused,
+        issuer,
+        Options {
+            shop_extra: format!("backchannel_logout_uri = \"{}\"", site.url),
+            ..Options::default()
+        },
+    )
+    .await;
+    let own = std::fs::read_to_string(gw.dir.path().join("config.toml")).unwrap();
+    let shared = own.replace("url = \"memory://\"", &format!("url = \"{}\"", redis.url()));
+    assert_ne!(own, shared);
+    let config = gw.dir.path().join("redis.toml");
+    std::fs::write(&config, shared).unwrap();
+    let first = Instance::start(&config, public).await;
+
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (status, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200, "{tokens}");
+    let sid = jwt_claims(tokens["id_token"].as_str().unwrap())["sid"].clone();
+    // The site is down for the first attempt; the instance stops before the retry.
+    site.fail_next(1);
+    let logout = format!(
+        "{}/logout?id_token_hint={}",
+        gw.issuer,
+        tokens["id_token"].as_str().unwrap()
+    );
+    let (status, _) = gw.follow(&logout).await.page();
+    assert_eq!(status, 200);
+    for _ in 0..200 {
+        if site.attempts() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.stop();
+    // The retry was due half a second after the failure: nobody made it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(site.attempts(), 1);
+    assert!(site.tokens().is_empty());
+    let queued: Vec<String> = redis
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with("socialgate:backchannel"))
+        .collect();
+    assert!(!queued.is_empty(), "the notice waits in Redis");
+
+    // Another instance on the same Redis (or this one restarted) delivers it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let _second = Instance::start(&config, listener).await;
+    let delivered = site.wait_for_tokens(1).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(site.attempts(), 2, "the second of its three attempts");
+    let claims = jwt_claims(&delivered[0]);
+    assert_eq!(claims["aud"], SHOP);
+    assert_eq!(claims["sid"], sid);
+    assert_eq!(claims["sub"], "ok:575123456789");
+    // Delivered, it is gone from the store.
+    for _ in 0..100 {
+        let left = redis.keys().await;
+        if !left.iter().any(|k| k.starts_with("socialgate:backchannel")) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the delivered notice stays in Redis: {:?}",
+        redis.keys().await
+    );
+}

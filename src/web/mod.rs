@@ -46,6 +46,8 @@ pub fn app(gateway: Gateway) -> Router {
         Router::new().route("/", get(home)).merge(demo::routes()),
     );
     let state: AppState = Arc::new(gateway);
+    // The instance's background work that outlives requests, ending with it.
+    crate::oidc::backchannel::spawn_delivery(&state);
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
