@@ -305,6 +305,8 @@ async fn sets_add_list_and_remove_members(b: Backend) {
     assert!(s.set_members("value").await.is_err());
     s.add_to_set("set", "m", MINUTE).await.unwrap();
     assert!(s.get("set").await.is_err());
+    assert!(s.take("set").await.is_err());
+    assert_eq!(s.set_members("set").await.unwrap(), ["m"]);
 }
 
 async fn sets_expire_with_their_ttl_and_extend_with_each_add(b: Backend) {

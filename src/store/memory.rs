@@ -145,17 +145,17 @@ impl Store for MemoryStore {
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = Instant::now();
         let mut inner = self.lock();
-        match inner.entries.get(key) {
-            Some((_, Entry::Set(_))) => return Err(wrong_type(key)),
-            None => return Ok(None),
-            Some(_) => {}
+        if let Some((e, Entry::Set(_))) = inner.entries.get(key) {
+            if live(*e, now) {
+                return Err(wrong_type(key));
+            }
         }
-        let entry = inner.entries.remove(key);
-        entry
-            .filter(|(expires, _)| live(*expires, Instant::now()))
-            .map(|(_, v)| v.bytes(key))
-            .transpose()
+        Ok(match inner.entries.remove(key) {
+            Some((e, Entry::Bytes(v))) if live(e, now) => Some(v),
+            _ => None,
+        })
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
 //! The shared store: Redis, for several gateway instances. Expiry is Redis's own TTLs;
-//! `take` is `GETDEL`, so a code is redeemed once even across instances.
+//! `take` is `GETDEL`, so a code is redeemed once even across instances; a set is a Redis
+//! set, a member added (`SADD`) with the set's TTL in one transaction.
 
 use std::sync::Mutex;
 use std::time::Duration;
