@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
 use crate::config::Config;
 use crate::keys::{KeyError, KeyRing, KeyTimings};
 use crate::provider::ok::groups::GroupTokens;
@@ -41,6 +43,9 @@ pub struct Gateway {
     pub sites_http: reqwest::Client,
     /// OK group tokens, checked on a schedule so they stay alive.
     pub ok_groups: Arc<GroupTokens>,
+    /// Wakes this instance's delivery of back-channel logout notices (`oidc::backchannel`,
+    /// started by `web::app`) when a logout queued some or an attempt ended.
+    pub logout_notices: Arc<Notify>,
 }
 
 impl Gateway {
@@ -93,6 +98,7 @@ impl Gateway {
             keys,
             sites_http,
             ok_groups,
+            logout_notices: Arc::new(Notify::new()),
         })
     }
 

@@ -15,6 +15,14 @@ pub fn now() -> u64 {
         .unwrap_or_default()
 }
 
+/// Unix time in milliseconds (retry schedules).
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
 /// A random URL-safe token with 256 bits of entropy (state, codes, ids).
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];

@@ -787,3 +787,150 @@ async fn oidc_discovery_down_tells_the_site_to_retry() {
     let claims = login(&gw, "google", "openid").await;
     assert_eq!(claims["sub"], "google:110248495921238986420");
 }
+
+// ------------------------------------------------------------------------------ fresh logins
+
+/// The shop asks for a login at `provider` in a fresh browser (no SSO session) with `extra`
+/// authorize parameters, and gets a code; `seen` reads what the network's authorize endpoint
+/// was sent.
+async fn asked_upstream(
+    gw: &TestGateway,
+    provider: &str,
+    extra: &[(&str, &str)],
+    seen: impl Fn() -> Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "openid profile"),
+        ("state", "st-1"),
+        ("provider", provider),
+    ];
+    params.extend_from_slice(extra);
+    let site = follow_with(&browser(), &gw.authorize_url(&params))
+        .await
+        .site();
+    assert!(param(&site, "code").is_some(), "{site}");
+    seen()
+}
+
+/// What a network's authorize endpoint got for a plain login, `prompt=login`, `max_age=0`
+/// and `max_age=300`, in that order.
+async fn fresh_login_params(
+    gw: &TestGateway,
+    provider: &str,
+    seen: impl Fn() -> Vec<(String, String)>,
+) -> [Vec<(String, String)>; 4] {
+    [
+        asked_upstream(gw, provider, &[], &seen).await,
+        asked_upstream(gw, provider, &[("prompt", "login")], &seen).await,
+        asked_upstream(gw, provider, &[("max_age", "0")], &seen).await,
+        asked_upstream(gw, provider, &[("max_age", "300")], &seen).await,
+    ]
+}
+
+/// `name` is absent from a plain login, and is `value` whenever a fresh login is asked for
+/// (`max_age` included: the network cannot be told an age), and no `max_age` goes upstream.
+fn assert_forced_by(asked: &[Vec<(String, String)>; 4], name: &str, value: &str) {
+    let [plain, login, zero, age] = asked;
+    assert_eq!(get(plain, name), None, "{plain:?}");
+    for params in [login, zero, age] {
+        assert_eq!(get(params, name), Some(value), "{params:?}");
+        assert_eq!(get(params, "max_age"), None, "{params:?}");
+    }
+}
+
+#[tokio::test]
+async fn yandex_vkid_and_facebook_are_asked_for_a_fresh_login_in_their_own_words() {
+    for (network, kind, name, value) in [
+        (Network::Yandex, "yandex", "force_confirm", "yes"),
+        (Network::VkId, "vkid", "prompt", "login"),
+        (Network::Facebook, "facebook", "auth_type", "reauthenticate"),
+    ] {
+        let (listener, issuer) = reserve().await;
+        let fake = FakeNetwork::start(network, &format!("{issuer}/callback/{kind}")).await;
+        let table = network_table(kind, kind, &fake, "");
+        let gw = gateway(listener, issuer, kind, table).await;
+        let asked = fresh_login_params(&gw, kind, || fake.last_request("authorize")).await;
+        assert_forced_by(&asked, name, value);
+        assert_eq!(fake.calls("token"), 4, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn a_network_with_no_way_to_force_a_login_is_sent_nothing_new() {
+    let (listener, issuer) = reserve().await;
+    let fake = FakeNetwork::start(Network::MailRu, &format!("{issuer}/callback/mailru")).await;
+    let table = network_table("mailru", "mailru", &fake, "");
+    let gw = gateway(listener, issuer, "mailru", table).await;
+    let asked = fresh_login_params(&gw, "mailru", || fake.last_request("authorize")).await;
+    let names = |params: &Vec<(String, String)>| {
+        let mut names: Vec<String> = params.iter().map(|(k, _)| k.clone()).collect();
+        names.sort();
+        names
+    };
+    for params in &asked[1..] {
+        assert_eq!(names(params), names(&asked[0]));
+    }
+}
+
+#[tokio::test]
+async fn gitlab_and_any_oidc_network_get_prompt_login_and_the_sites_max_age() {
+    for kind in ["gitlab", "oidc"] {
+        let (listener, issuer) = reserve().await;
+        let fake = FakeOidc::start(Flavour::GitLab, &format!("{issuer}/callback/{kind}")).await;
+        let table = oidc_table(
+            kind,
+            kind,
+            &fake,
+            &format!("issuer = \"{}\"", fake.issuer("")),
+        );
+        let gw = gateway(listener, issuer, kind, table).await;
+        let [plain, login, zero, age] =
+            fresh_login_params(&gw, kind, || fake.last_request("authorize")).await;
+        assert_eq!(get(&plain, "prompt"), None, "{plain:?}");
+        assert_eq!(get(&plain, "max_age"), None, "{plain:?}");
+        assert_eq!(get(&login, "prompt"), Some("login"), "{login:?}");
+        assert_eq!(get(&login, "max_age"), None, "{login:?}");
+        assert_eq!(get(&zero, "prompt"), Some("login"), "{zero:?}");
+        assert_eq!(get(&zero, "max_age"), Some("0"), "{zero:?}");
+        // The network decides about its own session's age.
+        assert_eq!(get(&age, "prompt"), None, "{age:?}");
+        assert_eq!(get(&age, "max_age"), Some("300"), "{age:?}");
+    }
+}
+
+#[tokio::test]
+async fn microsoft_gets_prompt_login_for_any_max_age_it_cannot_be_told() {
+    let (listener, issuer) = reserve().await;
+    let fake = FakeOidc::start(Flavour::Microsoft, &format!("{issuer}/callback/microsoft")).await;
+    let template = format!("{}/{{tenant}}/v2.0", fake.base_url);
+    let table = oidc_table(
+        "microsoft",
+        "microsoft",
+        &fake,
+        &format!("issuer = \"{template}\""),
+    );
+    let gw = gateway(listener, issuer, "microsoft", table).await;
+    let asked = fresh_login_params(&gw, "microsoft", || fake.last_request("authorize")).await;
+    assert_forced_by(&asked, "prompt", "login");
+}
+
+#[tokio::test]
+async fn google_which_refuses_prompt_login_is_never_sent_it() {
+    let (listener, issuer) = reserve().await;
+    let fake = FakeOidc::start(Flavour::Google, &format!("{issuer}/callback/google")).await;
+    let table = oidc_table(
+        "google",
+        "google",
+        &fake,
+        &format!("issuer = \"{}\"", fake.issuer("")),
+    );
+    let gw = gateway(listener, issuer, "google", table).await;
+    // Each of these logins ends at the site with a code: Google was asked nothing it refuses.
+    for params in fresh_login_params(&gw, "google", || fake.last_request("authorize")).await {
+        assert_eq!(get(&params, "prompt"), None, "{params:?}");
+        assert_eq!(get(&params, "max_age"), None, "{params:?}");
+    }
+}

@@ -318,12 +318,39 @@ async fn replayed_callback_gets_error_page() {
     assert_eq!(gw.ok.calls("token"), 1);
 }
 
+/// The gateway's callback URL for a login the browser started at `provider`: the browser is
+/// at the network and the network sends it back to this URL.
+async fn callback_of_a_started_login(gw: &TestGateway, provider: &str) -> String {
+    let client = &gw.browser;
+    let to_network = client
+        .get(shop_authorize(gw, provider))
+        .send()
+        .await
+        .unwrap();
+    let network_url = location(&to_network);
+    let to_callback = client.get(&network_url).send().await.unwrap();
+    location(&to_callback)
+}
+
+/// The browser that started the login finishes it at `callback`: the shop gets a code that
+/// redeems.
+async fn assert_login_completes(gw: &TestGateway, callback: &str) {
+    let site = gw.follow(callback).await.site();
+    assert_eq!(param(&site, "error"), None, "{site}");
+    assert_eq!(param(&site, "state").as_deref(), Some("site-state-42"));
+    let code = param(&site, "code").expect("a code");
+    let (status, tokens) = redeem(gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200, "{tokens}");
+}
+
 #[tokio::test]
-async fn callback_opened_in_another_browser_is_refused() {
+async fn callback_opened_in_another_browser_is_refused_and_cancels_nothing() {
     // Login CSRF: an attacker logs in at the network and sends the callback link to a victim.
+    // The same request is also what someone who learnt a login's upstream `state` would send
+    // to cancel it: refused, without using the login up.
     let gw = TestGateway::start().await;
-    let attacker = &gw.browser;
-    let to_ok = attacker
+    let to_ok = gw
+        .browser
         .get(shop_authorize(&gw, "ok"))
         .send()
         .await
@@ -334,43 +361,78 @@ async fn callback_opened_in_another_browser_is_refused() {
         cookie.ends_with("; Path=/; HttpOnly; SameSite=Lax"),
         "{cookie}"
     );
-    let ok_url = to_ok.headers()["location"].to_str().unwrap().to_string();
-    let to_callback = attacker.get(&ok_url).send().await.unwrap();
-    let callback = to_callback.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let victim = browser();
-    let (status, body) = follow_with(&victim, &callback).await.page();
-    assert_eq!(status, 400);
-    assert!(body.contains("started in another browser"), "{body}");
-    // The pending login named the shop and its registered redirect URI: a way back there.
-    assert!(
-        body.contains(
-            r#"<a class="button primary" href="https://shop.example.ru/">Back to “Shop”</a>"#
-        ),
-        "{body}"
-    );
-    assert!(body.contains("Go back to the site and start the login again in this browser."));
+    let to_callback = gw.browser.get(location(&to_ok)).send().await.unwrap();
+    let callback = location(&to_callback);
+    let other = browser();
+    for _ in 0..2 {
+        let (status, body) = follow_with(&other, &callback).await.page();
+        assert_eq!(status, 400);
+        assert!(body.contains("started in another browser"), "{body}");
+        // The pending login named the shop and its registered redirect URI: a way back there.
+        assert!(
+            body.contains(
+                r#"<a class="button primary" href="https://shop.example.ru/">Back to “Shop”</a>"#
+            ),
+            "{body}"
+        );
+        assert!(body.contains("Go back to the site and start the login again in this browser."));
+    }
     assert_eq!(
         gw.ok.calls("token"),
         0,
-        "nothing is exchanged for the victim"
+        "nothing is exchanged for the other browser"
     );
+    // The browser that started the login still finishes it.
+    assert_login_completes(&gw, &callback).await;
+    assert_eq!(gw.ok.calls("token"), 1);
 }
 
 #[tokio::test]
-async fn callback_state_of_another_provider_is_refused() {
+async fn callback_state_of_another_provider_is_refused_and_cancels_nothing() {
     let gw = TestGateway::start().await;
-    let client = &gw.browser;
-    let to_ok = client.get(shop_authorize(&gw, "ok")).send().await.unwrap();
-    let ok_url = Url::parse(to_ok.headers()["location"].to_str().unwrap()).unwrap();
-    let state = param(&ok_url, "state").unwrap();
-    let (status, _) = gw
-        .follow(&format!("{}/callback/vk?code=x&state={state}", gw.issuer))
+    let callback = callback_of_a_started_login(&gw, "ok").await;
+    let at_ok = Url::parse(&callback).unwrap();
+    assert_eq!(at_ok.path(), "/callback/ok");
+    let state = param(&at_ok, "state").unwrap();
+    let code = param(&at_ok, "code").unwrap();
+    let (status, body) = gw
+        .follow(&format!(
+            "{}/callback/vk?code={code}&state={state}",
+            gw.issuer
+        ))
         .await
         .page();
     assert_eq!(status, 400);
+    assert!(
+        body.contains("is invalid, was already used, or has expired"),
+        "{body}"
+    );
+    assert_eq!(gw.ok.calls("token") + gw.vk.calls("token"), 0);
+    assert_login_completes(&gw, &callback).await;
+}
+
+#[tokio::test]
+async fn of_two_simultaneous_callbacks_of_one_login_exactly_one_finishes_it() {
+    let gw = TestGateway::start().await;
+    let callback = callback_of_a_started_login(&gw, "ok").await;
+    let (a, b) = tokio::join!(gw.follow(&callback), gw.follow(&callback));
+    let mut codes = 0;
+    let mut refusals = 0;
+    for landing in [a, b] {
+        match landing {
+            Landing::Site(site) => {
+                assert!(param(&site, "code").is_some(), "{site}");
+                codes += 1;
+            }
+            Landing::Page { status, body, .. } => {
+                assert_eq!(status, 400);
+                assert!(body.contains("already used"), "{body}");
+                refusals += 1;
+            }
+        }
+    }
+    assert_eq!((codes, refusals), (1, 1));
+    assert_eq!(gw.ok.calls("token"), 1);
 }
 
 #[tokio::test]

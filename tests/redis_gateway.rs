@@ -372,3 +372,197 @@ async fn a_refresh_token_family_keeps_two_records_however_often_it_rotates() {
         .collect();
     assert_eq!(refresh_keys.len(), 2, "{refresh_keys:?}");
 }
+
+/// A third site with a back-channel logout endpoint, beside the shop and the forum.
+const BLOG: &str = "blog";
+const BLOG_SECRET: &str = "blog-secret-0123456789";
+const BLOG_REDIRECT: &str = "https://blog.example.ru/oidc/callback";
+
+/// GET `url` of one instance as if through the issuer (its `Host`), in `client`'s browser;
+/// returns the `Location` it redirects to.
+async fn hop_at_instance(client: &reqwest::Client, issuer: &str, url: &str) -> Url {
+    let host = Url::parse(issuer).unwrap();
+    let host = format!("{}:{}", host.host_str().unwrap(), host.port().unwrap());
+    let response = client
+        .get(url)
+        .header(reqwest::header::HOST, host)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_redirection(),
+        "{url}: {}",
+        response.status()
+    );
+    location_url(&response)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_adding_sites_to_one_session_at_once_lose_neither() {
+    let redis = RedisServer::start().await;
+    let shop_site = FakeSite::start().await;
+    let forum_site = FakeSite::start().await;
+    let blog_site = FakeSite::start().await;
+    let gw = two_instances(
+        &redis,
+        Options {
+            shop_extra: format!("backchannel_logout_uri = \"{}\"", shop_site.url),
+            forum_extra: format!("backchannel_logout_uri = \"{}\"", forum_site.url),
+            // 25 rounds of three logins from one address: more than a minute's default.
+            extra_toml: format!(
+                "[limits]\nlogins_per_address = \"off\"\n\n\
+                 [clients.{BLOG}]\nclient_secret = \"{BLOG_SECRET}\"\n\
+                 redirect_uris = [\"{BLOG_REDIRECT}\"]\nproviders = [\"ok\"]\n\
+                 backchannel_logout_uri = \"{}\"",
+                blog_site.url
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+    wait_ready(&gw.instances[0], 200).await;
+    wait_ready(&gw.instances[1], 200).await;
+    const ROUNDS: usize = 25;
+    for round in 1..=ROUNDS {
+        // A person logs in at the shop through the network...
+        let person = browser();
+        let site = follow_with(&person, &authorize(&gw, SHOP, SHOP_REDIRECT, Some("ok")))
+            .await
+            .site();
+        let code = param(&site, "code").unwrap();
+        let (status, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+        assert_eq!(status, 200, "{tokens}");
+        // ...then enters the forum through one instance and the blog through the other at the
+        // same moment: both join the session.
+        let forum = format!(
+            "{}{}",
+            gw.instances[0],
+            &authorize(&gw, FORUM, FORUM_REDIRECT, None)[gw.issuer.len()..]
+        );
+        let blog = format!(
+            "{}{}",
+            gw.instances[1],
+            &authorize(&gw, BLOG, BLOG_REDIRECT, None)[gw.issuer.len()..]
+        );
+        let (forum, blog) = tokio::join!(
+            hop_at_instance(&person, &gw.issuer, &forum),
+            hop_at_instance(&person, &gw.issuer, &blog)
+        );
+        assert!(forum.as_str().starts_with(FORUM_REDIRECT), "{forum}");
+        assert!(param(&forum, "code").is_some(), "{forum}");
+        assert!(blog.as_str().starts_with(BLOG_REDIRECT), "{blog}");
+        assert!(param(&blog, "code").is_some(), "{blog}");
+        // Logout tells all three sites.
+        let logout = format!(
+            "{}/logout?id_token_hint={}",
+            gw.issuer,
+            tokens["id_token"].as_str().unwrap()
+        );
+        let (status, _) = follow_with(&person, &logout).await.page();
+        assert_eq!(status, 200);
+        for (site, name) in [(&shop_site, SHOP), (&forum_site, FORUM), (&blog_site, BLOG)] {
+            let tokens = site.wait_for_tokens(round).await;
+            assert_eq!(tokens.len(), round, "{name} in round {round}");
+            assert_eq!(jwt_claims(&tokens[round - 1])["aud"], name);
+        }
+    }
+}
+
+/// A gateway instance the test starts and stops itself, as an operator would a process.
+struct Instance(tokio::task::JoinHandle<()>);
+
+impl Instance {
+    /// An instance from the config file at `path`, serving on `listener`.
+    async fn start(path: &std::path::Path, listener: tokio::net::TcpListener) -> Instance {
+        let app = gateway_app(path, Some(UPSTREAM_TIMEOUT)).await;
+        Instance(tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        }))
+    }
+
+    /// Stops serving; the gateway goes once the requests in flight are done.
+    fn stop(self) {
+        self.0.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_notice_being_retried_when_its_instance_stops_is_delivered_by_another() {
+    let redis = RedisServer::start().await;
+    let site = FakeSite::start().await;
+    // The fakes and the config come from a TestGateway, whose own instance (on a listener
+    // nobody calls, with a store of its own) stays out of the way; the issuer's listener is
+    // served by instances on Redis that the test starts and stops.
+    let (public, issuer) = reserve().await;
+    let unused = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gw = TestGateway::start_on(
+        unused,
+        issuer,
+        Options {
+            shop_extra: format!("backchannel_logout_uri = \"{}\"", site.url),
+            ..Options::default()
+        },
+    )
+    .await;
+    let own = std::fs::read_to_string(gw.dir.path().join("config.toml")).unwrap();
+    let shared = own.replace("url = \"memory://\"", &format!("url = \"{}\"", redis.url()));
+    assert_ne!(own, shared);
+    let config = gw.dir.path().join("redis.toml");
+    std::fs::write(&config, shared).unwrap();
+    let first = Instance::start(&config, public).await;
+
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (status, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200, "{tokens}");
+    let sid = jwt_claims(tokens["id_token"].as_str().unwrap())["sid"].clone();
+    // The site is down for the first attempt; the instance stops before the retry.
+    site.fail_next(1);
+    let logout = format!(
+        "{}/logout?id_token_hint={}",
+        gw.issuer,
+        tokens["id_token"].as_str().unwrap()
+    );
+    let (status, _) = gw.follow(&logout).await.page();
+    assert_eq!(status, 200);
+    for _ in 0..200 {
+        if site.attempts() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.stop();
+    // The retry was due half a second after the failure: nobody made it.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(site.attempts(), 1);
+    assert!(site.tokens().is_empty());
+    let queued: Vec<String> = redis
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with("socialgate:backchannel"))
+        .collect();
+    assert!(!queued.is_empty(), "the notice waits in Redis");
+
+    // Another instance on the same Redis (or this one restarted) delivers it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let _second = Instance::start(&config, listener).await;
+    let delivered = site.wait_for_tokens(1).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(site.attempts(), 2, "the second of its three attempts");
+    let claims = jwt_claims(&delivered[0]);
+    assert_eq!(claims["aud"], SHOP);
+    assert_eq!(claims["sid"], sid);
+    assert_eq!(claims["sub"], "ok:575123456789");
+    // Delivered, it is gone from the store.
+    for _ in 0..100 {
+        let left = redis.keys().await;
+        if !left.iter().any(|k| k.starts_with("socialgate:backchannel")) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the delivered notice stays in Redis: {:?}",
+        redis.keys().await
+    );
+}

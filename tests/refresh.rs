@@ -18,6 +18,15 @@ fn s(v: &Value, key: &str) -> String {
         .to_string()
 }
 
+/// The family part of a token answer's refresh token (`{family}.{secret}`).
+fn family_of(tokens: &Value) -> String {
+    s(tokens, "refresh_token")
+        .split('.')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// An error answer: this status and this `error`.
 #[track_caller]
 fn assert_error(answer: &(u16, Value), status: u16, error: &str) {
@@ -420,6 +429,88 @@ async fn revoking_a_refresh_token_ends_its_family() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_error(&refresh(&gw, &b2).await, 400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn revoking_a_refresh_token_revokes_the_access_tokens_of_its_family() {
+    let gw = TestGateway::start().await;
+    let first = shop_tokens(&gw, "openid profile offline_access").await;
+    let second = refreshed(&gw, &s(&first, "refresh_token")).await;
+    let third = refreshed(&gw, &s(&second, "refresh_token")).await;
+    let family: Vec<String> = [&first, &second, &third]
+        .iter()
+        .map(|t| s(t, "access_token"))
+        .collect();
+    // Another family of the same person and client, and a login with no refresh token.
+    let other = shop_tokens(&gw, "openid profile offline_access").await;
+    let plain = s(&shop_tokens(&gw, "openid profile").await, "access_token");
+    for access in family.iter().chain([&s(&other, "access_token"), &plain]) {
+        assert_eq!(userinfo_answer(&gw, access).await.0, 200);
+    }
+    // The family travels in the access token, as a tag, and never reaches userinfo.
+    let tag = jwt_claims(&family[0])["family"].clone();
+    assert_eq!(tag, jwt_claims(&family[2])["family"]);
+    assert!(!tag.as_str().unwrap().contains(&family_of(&first)));
+    assert_eq!(jwt_claims(&plain).get("family"), None);
+    let (_, claims) = userinfo_answer(&gw, &family[0]).await;
+    assert_eq!(claims.get("family"), None, "{claims}");
+
+    // Revoking a token rotated long ago revokes every access token issued in its family: from
+    // the code and from each refresh.
+    shop_revokes(&gw, &s(&first, "refresh_token")).await;
+    for access in &family {
+        let (status, challenge, body) = userinfo(&gw, access).await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"], "invalid_token", "{body}");
+        assert!(
+            challenge.unwrap().contains("error=\"invalid_token\""),
+            "a bearer challenge"
+        );
+    }
+    assert_error(
+        &refresh(&gw, &s(&third, "refresh_token")).await,
+        400,
+        "invalid_grant",
+    );
+    // Nothing else is touched.
+    assert_eq!(
+        userinfo_answer(&gw, &s(&other, "access_token")).await.0,
+        200
+    );
+    assert_eq!(userinfo_answer(&gw, &plain).await.0, 200);
+
+    // Revoking the current token of the other family ends its access token too.
+    shop_revokes(&gw, &s(&other, "refresh_token")).await;
+    assert_error(
+        &userinfo_answer(&gw, &s(&other, "access_token")).await,
+        401,
+        "invalid_token",
+    );
+    assert_eq!(userinfo_answer(&gw, &plain).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_replayed_refresh_token_revokes_the_access_tokens_of_its_family() {
+    let gw = TestGateway::start().await;
+    let first = shop_tokens(&gw, "openid offline_access").await;
+    let second = refreshed(&gw, &s(&first, "refresh_token")).await;
+    assert_eq!(
+        userinfo_answer(&gw, &s(&second, "access_token")).await.0,
+        200
+    );
+    // The first refresh token again: a copy in the wrong hands.
+    assert_error(
+        &refresh(&gw, &s(&first, "refresh_token")).await,
+        400,
+        "invalid_grant",
+    );
+    for tokens in [&first, &second] {
+        assert_error(
+            &userinfo_answer(&gw, &s(tokens, "access_token")).await,
+            401,
+            "invalid_token",
+        );
+    }
 }
 
 #[tokio::test]

@@ -577,6 +577,57 @@ async fn prompt_login_and_max_age_decide_whether_the_session_is_reused() {
 }
 
 #[tokio::test]
+async fn a_forced_login_is_forced_at_the_network_too_where_the_network_allows() {
+    let gw = TestGateway::start().await;
+    login(&gw, SHOP, "vk").await;
+    assert_eq!(gw.vk.last_param("authorize", "revoke"), None);
+
+    // prompt=login: VK is asked to show its login screen even to a person it knows.
+    authorize_code(&gw, SHOP, &[("prompt", "login"), ("provider", "vk")]).await;
+    assert_eq!(gw.vk.calls("authorize"), 2);
+    assert_eq!(
+        gw.vk.last_param("authorize", "revoke").as_deref(),
+        Some("1")
+    );
+    // A max_age the session meets: no network at all.
+    authorize_code(&gw, SHOP, &[("max_age", "3600")]).await;
+    assert_eq!(gw.vk.calls("authorize"), 2);
+    // One it does not meet: VK cannot be told an age, so it is asked for a fresh login.
+    authorize_code(&gw, SHOP, &[("max_age", "0"), ("provider", "vk")]).await;
+    assert_eq!(gw.vk.calls("authorize"), 3);
+    assert_eq!(
+        gw.vk.last_param("authorize", "revoke").as_deref(),
+        Some("1")
+    );
+    assert_eq!(gw.vk.last_param("authorize", "max_age"), None);
+    // Without either, a network login is plain again.
+    let other = browser();
+    let site = follow_with(&other, &authorize_url(&gw, SHOP, &[("provider", "vk")]))
+        .await
+        .site();
+    code_at(&site, SHOP, &gw);
+    assert_eq!(gw.vk.calls("authorize"), 4);
+    assert_eq!(gw.vk.last_param("authorize", "revoke"), None);
+
+    // OK documents no such parameter: its login is asked exactly as always.
+    let names = |gw: &TestGateway| {
+        let mut names: Vec<String> = gw
+            .ok
+            .last_request("authorize")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        names.sort();
+        names
+    };
+    login(&gw, SHOP, "ok").await;
+    let plain = names(&gw);
+    authorize_code(&gw, SHOP, &[("prompt", "login"), ("provider", "ok")]).await;
+    assert_eq!(gw.ok.calls("authorize"), 2);
+    assert_eq!(names(&gw), plain);
+}
+
+#[tokio::test]
 async fn another_person_on_the_same_browser_gets_a_new_session_and_the_old_one_is_logged_out() {
     let site = FakeSite::start().await;
     let gw = TestGateway::start_with(Options {

@@ -75,6 +75,9 @@ for_both_stores!(
     values_expire_after_their_ttl,
     one_of_many_concurrent_takes_gets_the_value,
     one_of_many_concurrent_put_news_writes,
+    sets_add_list_and_remove_members,
+    sets_expire_with_their_ttl_and_extend_with_each_add,
+    every_one_of_many_concurrent_adds_lands,
     sessions_create_save_load_delete,
     session_create_never_overwrites_another_session,
     sessions_expire_at_their_expiry_date,
@@ -276,6 +279,70 @@ async fn one_of_many_concurrent_put_news_writes(b: Backend) {
     );
 }
 
+async fn sets_add_list_and_remove_members(b: Backend) {
+    let s = &b.store;
+    assert!(s.set_members("sites").await.unwrap().is_empty());
+    for member in ["shop", "forum", "shop"] {
+        s.add_to_set("sites", member, MINUTE).await.unwrap();
+    }
+    let mut members = s.set_members("sites").await.unwrap();
+    members.sort();
+    assert_eq!(members, ["forum", "shop"]);
+    s.remove_from_set("sites", "shop").await.unwrap();
+    s.remove_from_set("sites", "never-added").await.unwrap();
+    s.remove_from_set("no-such-set", "shop").await.unwrap();
+    assert_eq!(s.set_members("sites").await.unwrap(), ["forum"]);
+    // The last member gone, the set is gone: nothing left to extend.
+    s.remove_from_set("sites", "forum").await.unwrap();
+    assert!(!s.expire("sites", MINUTE).await.unwrap());
+    // delete and expire work on sets as on values.
+    s.add_to_set("other", "blog", MINUTE).await.unwrap();
+    assert!(s.expire("other", Ttl::Forever).await.unwrap());
+    s.delete("other").await.unwrap();
+    assert!(s.set_members("other").await.unwrap().is_empty());
+    // A value is not a set, nor a set a value: refused, not misread.
+    s.put("value", b"v".to_vec(), MINUTE).await.unwrap();
+    assert!(s.set_members("value").await.is_err());
+    s.add_to_set("set", "m", MINUTE).await.unwrap();
+    assert!(s.get("set").await.is_err());
+    assert!(s.take("set").await.is_err());
+    assert_eq!(s.set_members("set").await.unwrap(), ["m"]);
+}
+
+async fn sets_expire_with_their_ttl_and_extend_with_each_add(b: Backend) {
+    let s = &b.store;
+    s.add_to_set("short", "a", Ttl::For(SHORT)).await.unwrap();
+    s.add_to_set("renewed", "a", Ttl::For(SHORT)).await.unwrap();
+    s.add_to_set("renewed", "b", MINUTE).await.unwrap();
+    s.add_to_set("forever", "a", Ttl::For(SHORT)).await.unwrap();
+    s.add_to_set("forever", "b", Ttl::Forever).await.unwrap();
+    tokio::time::sleep(PAST_SHORT).await;
+    assert!(s.set_members("short").await.unwrap().is_empty());
+    for key in ["renewed", "forever"] {
+        let mut members = s.set_members(key).await.unwrap();
+        members.sort();
+        assert_eq!(members, ["a", "b"], "{key}");
+    }
+    // An expired set starts afresh.
+    s.add_to_set("short", "c", MINUTE).await.unwrap();
+    assert_eq!(s.set_members("short").await.unwrap(), ["c"]);
+}
+
+async fn every_one_of_many_concurrent_adds_lands(b: Backend) {
+    // Several instances adding sites to one SSO session at the same moment.
+    race(&b.store, |s, i| async move {
+        s.add_to_set("sites", &format!("site-{i}"), MINUTE)
+            .await
+            .unwrap()
+    })
+    .await;
+    let mut members = b.store.set_members("sites").await.unwrap();
+    members.sort();
+    let mut expected: Vec<String> = (0..RACERS).map(|i| format!("site-{i}")).collect();
+    expected.sort();
+    assert_eq!(members, expected);
+}
+
 // ---- Redis only ----
 
 #[tokio::test]
@@ -300,6 +367,15 @@ async fn redis_keys_carry_the_prefix_and_ttls() {
     assert_eq!(ttl, -1, "Ttl::Forever sets no expiry");
     let raw: Vec<u8> = server.command(&["GET", "socialgate:code:a"]).await;
     assert_eq!(raw, b"1");
+    // A set is a Redis set, its TTL set with it.
+    s.add_to_set("sso-clients:x", "shop", MINUTE).await.unwrap();
+    let members: Vec<String> = server
+        .command(&["SMEMBERS", "socialgate:sso-clients:x"])
+        .await;
+    assert_eq!(members, ["shop"]);
+    let pttl: i64 = server.command(&["PTTL", "socialgate:sso-clients:x"]).await;
+    assert!((50_000..=60_000).contains(&pttl), "PTTL {pttl}");
+    s.delete("sso-clients:x").await.unwrap();
 
     // Other applications' keys in the same Redis are neither seen nor touched.
     let _: () = server.command(&["SET", "c", "theirs"]).await;
@@ -319,6 +395,8 @@ async fn assert_all_unavailable(s: &dyn Store) {
     assert_unavailable("get", s.get("k")).await;
     assert_unavailable("take", s.take("k")).await;
     assert_unavailable("delete", s.delete("k")).await;
+    assert_unavailable("add_to_set", s.add_to_set("s", "m", MINUTE)).await;
+    assert_unavailable("set_members", s.set_members("s")).await;
 }
 
 async fn assert_unavailable<T: std::fmt::Debug>(

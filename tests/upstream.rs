@@ -107,6 +107,47 @@ async fn a_crm_gets_the_persons_ok_token_and_calls_ok_methods_signed_by_the_gate
 }
 
 #[tokio::test]
+async fn revoking_the_sites_refresh_token_closes_the_broker_to_its_access_tokens() {
+    let mut options = options();
+    options.shop_extra.push_str("\nrefresh_tokens = true");
+    let gw = TestGateway::start_with(options).await;
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (status, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    assert_eq!(status, 200, "{tokens}");
+    let bearer = tokens["access_token"].as_str().unwrap();
+    let (status, _, body) = upstream_token(&gw, bearer).await;
+    assert_eq!(status, 200, "{body}");
+
+    let response = browser()
+        .post(format!("{}/revoke", gw.issuer))
+        .basic_auth(SHOP, Some(SHOP_SECRET))
+        .form(&[("token", tokens["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let (status, challenge, body) = upstream_token(&gw, bearer).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_token");
+    assert!(challenge.unwrap().starts_with("Bearer"));
+    let (status, answer) = call(
+        &gw,
+        bearer,
+        "ok",
+        json!({"method": "users.getInfo", "params": {"uids": "575123456789"}}),
+    )
+    .await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["error"], "invalid_token");
+    assert_eq!(
+        gw.ok.calls("api"),
+        1,
+        "only the login's profile call reached OK"
+    );
+}
+
+#[tokio::test]
 async fn vk_methods_are_called_with_the_token_and_v() {
     let gw = TestGateway::start_with(options()).await;
     let bearer = access_token(&gw, SHOP, SHOP_SECRET, SHOP_REDIRECT, "vk").await;

@@ -22,6 +22,11 @@ impl ClientId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An id the gateway stored itself and reads back (the sites of an SSO session).
+    pub fn from_stored(id: String) -> Self {
+        ClientId(id)
+    }
 }
 
 // Lets `config.clients.get(&str)` look a client up by the id a request carries.

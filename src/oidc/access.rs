@@ -1,6 +1,6 @@
 //! Access tokens presented back: `/userinfo` answers with their claims while they are
-//! valid, their session was not logged out and they were not revoked; RFC 7009 revocation
-//! of access and refresh tokens.
+//! valid, their session was not logged out and neither they nor their refresh-token family
+//! were revoked; RFC 7009 revocation of access and refresh tokens.
 
 use serde_json::{Map, Value};
 
@@ -24,7 +24,8 @@ pub async fn userinfo(gw: &Gateway, token: &str) -> Result<Map<String, Value>, E
     Ok(verify(gw, token).await?.claims)
 }
 
-/// An access token this gateway issued, unexpired, not revoked, its session not ended.
+/// An access token this gateway issued, unexpired, not revoked (nor its refresh-token
+/// family), its session not ended.
 pub async fn verify(gw: &Gateway, token: &str) -> Result<AccessClaims, Error> {
     let access = Minter::of(gw)
         .verify_access(token)
@@ -36,6 +37,13 @@ pub async fn verify(gw: &Gateway, token: &str) -> Result<AccessClaims, Error> {
     }
     if gw.store.get(&revoked_key(&access.jti)).await?.is_some() {
         return Err(Error::InvalidToken("the token was revoked".into()));
+    }
+    if let Some(tag) = &access.family {
+        if refresh::is_revoked(gw.store.as_ref(), tag).await? {
+            return Err(Error::InvalidToken(
+                "the token's refresh token was revoked".into(),
+            ));
+        }
     }
     Ok(access)
 }

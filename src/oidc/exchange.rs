@@ -96,16 +96,9 @@ async fn redeem_code(
     }
     check_pkce(request.code_challenge.as_ref(), code_verifier)?;
     let offline = request.scopes.iter().any(|s| s == "offline_access");
-    let mut response = minter.mint(&Grant {
-        client_id: &client.client_id,
-        identity: &grant.identity,
-        scopes: &request.scopes,
-        auth_time: grant.auth_time,
-        sid: Some(&grant.sid),
-        nonce: request.nonce.as_ref(),
-        launch: None,
-    })?;
-    if offline || client.refresh_tokens {
+    // The family first: the access token carries its tag, so revoking the refresh token
+    // revokes this access token too.
+    let started = if offline || client.refresh_tokens {
         // offline_access outlives the SSO session (OIDC Core §11); a client's
         // `refresh_tokens = true` gets tokens that end with it.
         let sid = (!offline).then(|| grant.sid.clone());
@@ -116,13 +109,21 @@ async fn redeem_code(
             auth_time: grant.auth_time,
             sid,
         };
-        response.refresh_token = Some(
-            refresh::RefreshTokens::of(gw)
-                .issue(family)
-                .await?
-                .into_string(),
-        );
-    }
+        Some(refresh::RefreshTokens::of(gw).issue(family).await?)
+    } else {
+        None
+    };
+    let mut response = minter.mint(&Grant {
+        client_id: &client.client_id,
+        identity: &grant.identity,
+        scopes: &request.scopes,
+        auth_time: grant.auth_time,
+        sid: Some(&grant.sid),
+        family: started.as_ref().map(|s| s.tag.as_str()),
+        nonce: request.nonce.as_ref(),
+        launch: None,
+    })?;
+    response.refresh_token = started.map(|s| s.token.into_string());
     Ok(response)
 }
 

@@ -58,6 +58,7 @@ pub async fn launch(
         scopes: &scopes,
         auth_time: now(),
         sid: None,
+        family: None,
         nonce: None,
         launch: Some(&launch.context),
     })

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::authorize::{self, AuthorizationRequest, AuthorizeParams, Validated};
+use super::authorize::{self, AuthorizationRequest, AuthorizeParams, Prompt, Validated};
 use super::backchannel;
 use super::code::{self, Issued};
 use super::error::{Error, PageError, SiteErrorCode, SiteHome};
@@ -19,7 +19,7 @@ use crate::config::Issuer;
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, now, random_token};
 use crate::provider::{
-    CallbackParams, ConfiguredProvider, ProviderName, UpstreamError, UpstreamLogin,
+    CallbackParams, ConfiguredProvider, Freshness, ProviderName, UpstreamError, UpstreamLogin,
 };
 use crate::store::{self, Ttl};
 
@@ -87,7 +87,7 @@ pub async fn authorize<'g>(
     if let Some(provider) = provider {
         let new_browser = browser.is_none();
         let browser = browser.unwrap_or_else(BrowserId::random);
-        let url = start(gw, request, provider, &browser).await?;
+        let url = start(gw, request, provider, &prompt, &browser).await?;
         return Ok(Authorized::ToNetwork {
             url,
             browser,
@@ -118,7 +118,7 @@ async fn from_session(
 ) -> Result<Option<Issued>, Error> {
     let Some(sid) = sid else { return Ok(None) };
     let sessions = Sessions::of(gw);
-    let Some(mut session) = sessions.get(sid).await? else {
+    let Some(session) = sessions.get(sid).await? else {
         return Ok(None);
     };
     let provider = session.identity.provider.clone();
@@ -128,7 +128,10 @@ async fn from_session(
     if !allowed {
         return Ok(None);
     }
-    sessions.touch(&mut session, &v.request.client_id).await?;
+    if !sessions.touch(&session, &v.request.client_id).await? {
+        // Logged out a moment ago: as if there were no session.
+        return Ok(None);
+    }
     tracing::info!(provider = %provider, client = %v.request.client_id, "single sign-on from a live session");
     login_counted(provider.as_str(), "sso");
     let issued = code::issue(
@@ -146,6 +149,7 @@ async fn start(
     gw: &Gateway,
     request: AuthorizationRequest,
     provider: ProviderName,
+    prompt: &Prompt,
     browser: &BrowserId,
 ) -> Result<String, Error> {
     let configured = gw
@@ -160,6 +164,11 @@ async fn start(
         state: &state,
         pkce_verifier: pkce_verifier.as_deref(),
         nonce: &nonce,
+        // What the site asked of the login, for the networks that can be asked it too.
+        freshness: Freshness {
+            fresh: prompt.login,
+            max_age: prompt.max_age,
+        },
     };
     let url = match configured.protocol.authorize_url(&login, &scopes).await {
         Ok(url) => url,
@@ -217,8 +226,10 @@ pub async fn finish(
         .get(provider)
         .ok_or(PageError::UnknownProvider)?;
     let state = params.remove("state").ok_or(PageError::BadState)?;
-    // One use only: a replayed callback finds nothing.
-    let pending: PendingLogin = store::take_json(gw.store.as_ref(), &login_key(&state))
+    let key = login_key(&state);
+    // Read, not taken, until the callback proves to be this login's: a state that leaked
+    // (a Referer, a log) must not let another browser or provider path cancel the login.
+    let pending: PendingLogin = store::get_json(gw.store.as_ref(), &key)
         .await?
         .ok_or(PageError::BadState)?;
     if pending.provider.as_str() != provider {
@@ -237,12 +248,17 @@ pub async fn finish(
             .and_then(|c| SiteHome::at(c, pending.request.redirect_uri.as_str()));
         return Err(PageError::OtherBrowser.with_site(site));
     }
+    // One use only: of a replayed or doubled callback, only the first takes the login.
+    if gw.store.take(&key).await?.is_none() {
+        return Err(PageError::BadState.into());
+    }
     let request = pending.request;
     let callback = network_answer(&gw.config.server.issuer, configured, &request, params)?;
     let login = UpstreamLogin {
         state: &state,
         pkce_verifier: pending.pkce_verifier.as_deref(),
         nonce: &pending.nonce,
+        freshness: Freshness::default(),
     };
     let asked = std::time::Instant::now();
     let identified = configured.protocol.identify(&login, &callback).await;
@@ -324,20 +340,22 @@ async fn sso_session_for(
         Some(sid) => sessions.get(sid).await?,
         None => None,
     };
-    Ok(match current {
+    match current {
         Some(mut session) if session.is_same_person(&identity) => {
-            session.identity = identity;
+            session.identity = identity.clone();
             session.auth_time = now();
-            sessions.touch(&mut session, &request.client_id).await?;
-            session
+            sessions.save(&session).await?;
+            if sessions.touch(&session, &request.client_id).await? {
+                return Ok(session);
+            }
+            // Logged out meanwhile: this login starts a session of its own.
         }
-        other => {
+        Some(previous) => {
             // Someone else logs in on this browser: the previous person is logged out
             // everywhere first, so no site keeps them signed in here.
-            if let Some(previous) = other {
-                backchannel::end_session(gw, &previous.sid).await?;
-            }
-            sessions.create(identity, &request.client_id).await?
+            backchannel::end_session(gw, &previous.sid).await?;
         }
-    })
+        None => {}
+    }
+    Ok(sessions.create(identity, &request.client_id).await?)
 }

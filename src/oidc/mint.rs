@@ -44,6 +44,10 @@ pub struct AccessClaims {
     /// The SSO session, for tokens that end with it (logout).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<Sid>,
+    /// The refresh-token family the token was issued with (its tag, `refresh::family_tag`),
+    /// for tokens that end when the family is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     #[serde(flatten)]
     pub claims: Map<String, Value>,
 }
@@ -56,6 +60,8 @@ pub struct Grant<'a> {
     pub auth_time: u64,
     /// The SSO session; `None` for tokens that outlive it (offline_access).
     pub sid: Option<&'a Sid>,
+    /// The refresh-token family's tag, when the grant has a refresh token.
+    pub family: Option<&'a str>,
     pub nonce: Option<&'a Nonce>,
     /// How an app launch opened the app (the id_token's `launch` claim).
     pub launch: Option<&'a Map<String, Value>>,
@@ -149,6 +155,7 @@ impl<'a> Minter<'a> {
             jti: random_token(),
             scope: scope.clone(),
             sid: grant.sid.cloned(),
+            family: grant.family.map(String::from),
             claims: claims.clone(),
         };
         let access_token = key

@@ -4,6 +4,11 @@
 //!
 //! A token is `{family}.{secret}`: a used one is recognised by its family without keeping
 //! a record per rotation, so the store holds two entries per live family, whatever its age.
+//!
+//! Access tokens minted with a family carry its tag; revoking the family marks the tag
+//! revoked for as long as those access tokens live, so they stop working too (RFC 7009 §2.1).
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +20,7 @@ use crate::config::{ClientConfig, ClientId};
 use crate::gateway::Gateway;
 use crate::primitives::{hash_secret, random_token};
 use crate::provider::Identity;
-use crate::store::{self, Store, Ttl};
+use crate::store::{self, Store, StoreError, Ttl};
 
 /// What every token of a family stands for.
 #[derive(Serialize, Deserialize)]
@@ -50,10 +55,38 @@ fn family_key(family: &str) -> String {
     format!("refresh-family:{family}")
 }
 
+/// How access tokens name their family: a hash, so an access token shown to a resource
+/// server reveals nothing of the refresh tokens.
+fn family_tag(family: &str) -> String {
+    hash_secret(family)
+}
+
+/// Present while access tokens of a revoked family may still be presented.
+fn revoked_tag_key(tag: &str) -> String {
+    format!("refresh-family-revoked:{tag}")
+}
+
+/// A refresh token racing its family's revocation may mint an access token just after the
+/// mark is set: the mark outlives the access-token lifetime by this much.
+const REVOKED_MARK_MARGIN: Duration = Duration::from_secs(60);
+
+/// Whether the family an access token was minted with (its `tag`) was revoked since.
+pub async fn is_revoked(store: &dyn Store, tag: &str) -> Result<bool, StoreError> {
+    Ok(store.get(&revoked_tag_key(tag)).await?.is_some())
+}
+
+/// A new family's first refresh token, and the tag access tokens of the family carry.
+pub struct Started {
+    pub token: RefreshToken,
+    pub tag: String,
+}
+
 /// The refresh-token records in the store, and how long each token lives.
 pub struct RefreshTokens<'a> {
     store: &'a dyn Store,
     ttl: Ttl,
+    /// Of the access tokens minted with a family: how long a revoked family stays marked.
+    access_lifetime: Duration,
 }
 
 impl<'a> RefreshTokens<'a> {
@@ -61,18 +94,22 @@ impl<'a> RefreshTokens<'a> {
         RefreshTokens {
             store: gw.store.as_ref(),
             ttl: Ttl::For(gw.config.tokens.refresh_lifetime),
+            access_lifetime: gw.config.tokens.lifetime,
         }
     }
 
     /// Starts a family for a fresh login; returns its first token.
-    pub async fn issue(&self, family: Family) -> Result<RefreshToken, Error> {
+    pub async fn issue(&self, family: Family) -> Result<Started, Error> {
         let grant = RefreshGrant {
             family: random_token(),
             of: family,
         };
         let owner = &grant.of.client_id;
         store::put_json(self.store, &family_key(&grant.family), owner, self.ttl).await?;
-        self.new_token(&grant).await
+        Ok(Started {
+            token: self.new_token(&grant).await?,
+            tag: family_tag(&grant.family),
+        })
     }
 
     async fn new_token(&self, grant: &RefreshGrant) -> Result<RefreshToken, Error> {
@@ -96,7 +133,14 @@ impl<'a> RefreshTokens<'a> {
         Ok(invalid("the refresh token is invalid, expired or revoked"))
     }
 
+    /// Revokes the family's refresh tokens and the access tokens minted with them. The mark
+    /// goes first: an access token is refused from the moment the family can no longer be
+    /// refreshed.
     async fn revoke_family(&self, family: &str) -> Result<(), Error> {
+        let mark = Ttl::For(self.access_lifetime + REVOKED_MARK_MARGIN);
+        self.store
+            .put(&revoked_tag_key(&family_tag(family)), vec![], mark)
+            .await?;
         Ok(self.store.delete(&family_key(family)).await?)
     }
 
@@ -118,7 +162,7 @@ impl<'a> RefreshTokens<'a> {
             return Ok(owner.is_some());
         };
         if grant.of.client_id == client.client_id {
-            s.delete(&family_key(&grant.family)).await?;
+            self.revoke_family(&grant.family).await?;
             s.delete(&token_key(token)).await?;
             tracing::info!(client = %client.client_id, "refresh token revoked");
         }
@@ -200,6 +244,7 @@ pub async fn redeem(
         scopes: &scopes,
         auth_time: grant.of.auth_time,
         sid: grant.of.sid.as_ref(),
+        family: Some(&family_tag(&grant.family)),
         nonce: None,
         launch: None,
     })?;

@@ -1,7 +1,7 @@
 //! The SSO session: a person logged in at the gateway through one network, shared by every
-//! site that person then logs in to. Stored under `sso:{sid}`, so any instance can reuse it
-//! and logout can find the sites to notify; the browser holds only a session cookie that
-//! points to it.
+//! site that person then logs in to. Stored under `sso:{sid}`, so any instance can reuse it,
+//! with the sites it served in the set `sso-clients:{sid}`, so logout can find the sites to
+//! notify; the browser holds only a session cookie that points to it.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -21,7 +21,11 @@ pub struct SsoSession {
     pub auth_time: u64,
     /// When the session began; it ends `max_lifetime` later.
     pub created: u64,
-    /// Sites that received tokens through this session: back-channel logout targets.
+    /// Sites that received tokens through this session: back-channel logout targets. Kept in
+    /// a set of their own, which sites join with one atomic add: two instances adding a
+    /// site each at the same moment would lose one in a rewrite of the whole record. Filled
+    /// in by `end`; read here only from records written before the set existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientId>,
 }
 
@@ -36,6 +40,10 @@ impl SsoSession {
 
 fn key(sid: &Sid) -> String {
     format!("sso:{sid}")
+}
+
+fn clients_key(sid: &Sid) -> String {
+    format!("sso-clients:{sid}")
 }
 
 /// Marks a session that was logged out: its access tokens stop working at `/userinfo`.
@@ -75,36 +83,52 @@ impl<'a> Sessions<'a> {
             identity,
             auth_time: t,
             created: t,
-            clients: vec![client.clone()],
+            clients: Vec::new(),
         };
+        self.store
+            .add_to_set(
+                &clients_key(&session.sid),
+                client.as_str(),
+                self.ttl(&session),
+            )
+            .await?;
         self.save(&session).await?;
         Ok(session)
+    }
+
+    /// How long the session lives from now: its idle timeout, cut at its maximum lifetime.
+    fn ttl(&self, session: &SsoSession) -> Ttl {
+        let end = session.created + self.config.max_lifetime.as_secs();
+        let left = Duration::from_secs(end.saturating_sub(now()));
+        Ttl::For(self.config.idle_timeout.min(left))
     }
 
     /// Writes the session, which also restarts its idle timer. A session logged out
     /// meanwhile stays logged out: logout marks the sid ended before it deletes the record,
     /// so a write that raced it sees the mark afterwards and takes its write back.
     pub async fn save(&self, session: &SsoSession) -> Result<(), StoreError> {
-        let end = session.created + self.config.max_lifetime.as_secs();
-        let left = Duration::from_secs(end.saturating_sub(now()));
-        let ttl = self.config.idle_timeout.min(left);
-        store::put_json(self.store, &key(&session.sid), session, Ttl::For(ttl)).await?;
+        let ttl = self.ttl(session);
+        store::put_json(self.store, &key(&session.sid), session, ttl).await?;
+        self.store.expire(&clients_key(&session.sid), ttl).await?;
         if self.is_ended(&session.sid).await? {
             self.store.delete(&key(&session.sid)).await?;
         }
         Ok(())
     }
 
-    /// Records that `client` got tokens through the session and keeps it alive.
-    pub async fn touch(
-        &self,
-        session: &mut SsoSession,
-        client: &ClientId,
-    ) -> Result<(), StoreError> {
-        if !session.clients.contains(client) {
-            session.clients.push(client.clone());
-        }
-        self.save(session).await
+    /// Records that `client` got tokens through the session and keeps it alive; `false`
+    /// when the session ended meanwhile (then no site may get tokens through it).
+    ///
+    /// The site joins with one atomic add, and the record is only given a new TTL, never
+    /// rewritten: whatever other instances add at the same moment stays. Logout takes the
+    /// record before it reads the sites, so a site added before that is told, and one added
+    /// after it finds the record gone.
+    pub async fn touch(&self, session: &SsoSession, client: &ClientId) -> Result<bool, StoreError> {
+        let ttl = self.ttl(session);
+        self.store
+            .add_to_set(&clients_key(&session.sid), client.as_str(), ttl)
+            .await?;
+        self.store.expire(&key(&session.sid), ttl).await
     }
 
     /// Ends the session; returns it (for logout notifications) if it was live.
@@ -117,7 +141,18 @@ impl<'a> Sessions<'a> {
         self.store
             .put(&ended_key(sid), vec![], Ttl::For(token_lifetime))
             .await?;
-        store::take_json(self.store, &key(sid)).await
+        let Some(mut session) = store::take_json::<SsoSession>(self.store, &key(sid)).await? else {
+            return Ok(None);
+        };
+        let clients_key = clients_key(sid);
+        for client in self.store.set_members(&clients_key).await? {
+            let client = ClientId::from_stored(client);
+            if !session.clients.contains(&client) {
+                session.clients.push(client);
+            }
+        }
+        self.store.delete(&clients_key).await?;
+        Ok(Some(session))
     }
 
     pub async fn is_ended(&self, sid: &Sid) -> Result<bool, StoreError> {

@@ -124,6 +124,15 @@ pub struct Descriptor {
     /// Fixed parameters added to the authorize URL.
     #[serde(default)]
     pub authorize_params: BTreeMap<String, String>,
+    /// The authorize parameter with which the network asks the person to log in again
+    /// (`prompt=login`, Yandex's `force_confirm=yes`), sent when a fresh login is asked for.
+    /// `None`: the network documents no such parameter.
+    pub force_login: Option<ForceLogin>,
+    /// Whether the network takes OpenID Connect's `max_age`, which is then passed on; a
+    /// network that does not is asked for a fresh login whenever a `max_age` is given, since
+    /// it cannot be told how old a login may be.
+    #[serde(default)]
+    pub max_age: bool,
     #[serde(default)]
     pub userinfo_method: HttpMethod,
     #[serde(default)]
@@ -137,6 +146,14 @@ pub struct Descriptor {
     #[serde(default)]
     pub scope_map: BTreeMap<String, Vec<String>>,
     pub claims: ClaimMap,
+}
+
+/// One authorize parameter and its value, e.g. `{ param = "prompt", value = "login" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForceLogin {
+    pub param: String,
+    pub value: String,
 }
 
 fn space() -> String {

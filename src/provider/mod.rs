@@ -96,6 +96,18 @@ pub struct UpstreamLogin<'a> {
     pub pkce_verifier: Option<&'a str>,
     /// Sent to OpenID Connect networks, expected back in their id_token.
     pub nonce: &'a str,
+    /// How recent the person's login at the network must be.
+    pub freshness: Freshness,
+}
+
+/// How recent a login at the network must be, as asked (the network knows nothing of who
+/// asked): any, a fresh one, or one at most `max_age` seconds old.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Freshness {
+    /// The person must log in again, whatever session the network has.
+    pub fresh: bool,
+    /// The network login may be at most this many seconds old.
+    pub max_age: Option<u64>,
 }
 
 /// The network's answer at `/callback/{provider}` (already checked for `error`).

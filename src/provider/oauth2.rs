@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
 use super::ProviderConfig;
-use super::descriptor::TokenAuth;
+use super::descriptor::{ForceLogin, TokenAuth};
 use super::{UpstreamError, UpstreamLogin, http};
 
 type OAuthClient = oauth2::Client<
@@ -122,6 +122,10 @@ pub struct OAuth2Flow {
     scope_separator: String,
     /// The descriptor's fixed authorize parameters (VK's `display`, VK ID's `provider`).
     authorize_params: Vec<(String, String)>,
+    /// The parameter that asks the network for a fresh login, if it has one.
+    force_login: Option<ForceLogin>,
+    /// Whether the network takes `max_age`.
+    max_age: bool,
     http: reqwest::Client,
 }
 
@@ -158,6 +162,8 @@ impl OAuth2Flow {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            force_login: config.descriptor.force_login.clone(),
+            max_age: config.descriptor.max_age,
             http,
         }
     }
@@ -178,8 +184,22 @@ impl OAuth2Flow {
             // One joined scope: networks differ in the separator (OK `;`, VK `,`).
             auth = auth.add_scope(Scope::new(scopes.join(&self.scope_separator)));
         }
+        let freshness = login.freshness;
+        // A network told nothing of the age limit can honour it only by a fresh login.
+        let force = (freshness.fresh || (freshness.max_age.is_some() && !self.max_age))
+            .then_some(self.force_login.as_ref())
+            .flatten();
         for (k, v) in &self.authorize_params {
-            auth = auth.add_extra_param(k.as_str(), v.as_str());
+            // A fixed `prompt=consent`, say, gives way to the forced login's `prompt=login`.
+            if force.is_none_or(|f| f.param != *k) {
+                auth = auth.add_extra_param(k.as_str(), v.as_str());
+            }
+        }
+        if let Some(f) = force {
+            auth = auth.add_extra_param(f.param.as_str(), f.value.as_str());
+        }
+        if let (true, Some(max_age)) = (self.max_age, freshness.max_age) {
+            auth = auth.add_extra_param("max_age", max_age.to_string());
         }
         if let Some(verifier) = login.pkce_verifier {
             auth = auth.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(

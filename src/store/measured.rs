@@ -69,6 +69,27 @@ impl Store for Measured {
         result
     }
 
+    async fn add_to_set(&self, key: &str, member: &str, ttl: Ttl) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let result = self.0.add_to_set(key, member, ttl).await;
+        record("add_to_set", start, &result);
+        result
+    }
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        let start = Instant::now();
+        let result = self.0.set_members(key).await;
+        record("set_members", start, &result);
+        result
+    }
+
+    async fn remove_from_set(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let start = Instant::now();
+        let result = self.0.remove_from_set(key, member).await;
+        record("remove_from_set", start, &result);
+        result
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let start = Instant::now();
         let result = self.0.ping().await;

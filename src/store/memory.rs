@@ -7,7 +7,7 @@
 //! kind, never the sessions of people who are logged in. Entries that never expire (the
 //! signing keys) are kept apart and never evicted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,10 +48,45 @@ impl Default for MemoryLimits {
     }
 }
 
+/// A key holds a value or a set, as in Redis.
+#[derive(Clone)]
+enum Value {
+    Bytes(Arc<[u8]>),
+    Set(Arc<BTreeSet<String>>),
+}
+
+impl Value {
+    fn len(&self) -> usize {
+        match self {
+            Value::Bytes(b) => b.len(),
+            Value::Set(set) => set.iter().map(|m| m.len() + 32).sum(),
+        }
+    }
+
+    fn bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Value::Bytes(b) => Ok(b.to_vec()),
+            Value::Set(_) => Err(wrong_type(key)),
+        }
+    }
+
+    fn count(&self) -> Option<u64> {
+        match self {
+            Value::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+            Value::Set(_) => None,
+        }
+    }
+}
+
+fn wrong_type(key: &str) -> StoreError {
+    StoreError::Corrupt(format!("{key} holds another kind of value"))
+}
+
 #[derive(Clone)]
 struct Item {
-    value: Arc<[u8]>,
-    /// `None`: only in the permanent map.
+    value: Value,
+    /// `None`: never expires (a set written with `Ttl::Forever`; plain values that never
+    /// expire live in the permanent map).
     expires: Option<Instant>,
 }
 
@@ -65,7 +100,7 @@ impl Item {
 
     fn new(value: Vec<u8>, ttl: Duration) -> Self {
         Item {
-            value: value.into(),
+            value: Value::Bytes(value.into()),
             expires: Instant::now().checked_add(ttl),
         }
     }
@@ -272,25 +307,39 @@ impl Store for MemoryStore {
         if let Some(value) = self.permanent().get(key) {
             return Ok(Some(value.to_vec()));
         }
-        Ok(self
-            .pool(key)
+        self.pool(key)
             .cache
             .get(key)
             .and_then(Item::live)
-            .map(|item| item.value.to_vec()))
+            .map(|item| item.value.bytes(key))
+            .transpose()
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(value) = self.permanent().remove(key) {
             return Ok(Some(value.to_vec()));
         }
-        // `remove` is atomic: of two concurrent takes, one gets the value.
-        Ok(self
+        // One atomic step: of two concurrent takes, one gets the value; a set stays.
+        let mut holds_set = false;
+        let result = self
             .pool(key)
             .cache
-            .remove(key)
-            .and_then(Item::live)
-            .map(|item| item.value.to_vec()))
+            .entry(key.to_string())
+            .and_compute_with(|entry| match entry.and_then(|e| e.into_value().live()) {
+                Some(item) if matches!(item.value, Value::Set(_)) => {
+                    holds_set = true;
+                    Op::Nop
+                }
+                Some(_) => Op::Remove,
+                None => Op::Nop,
+            });
+        if holds_set {
+            return Err(wrong_type(key));
+        }
+        match result {
+            CompResult::Removed(entry) => entry.into_value().value.bytes(key).map(Some),
+            _ => Ok(None),
+        }
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -303,10 +352,22 @@ impl Store for MemoryStore {
         let cache = &self.pool(key).cache;
         match ttl {
             Ttl::Forever => {
-                let Some(item) = cache.remove(key) else {
+                let Some(item) = cache.remove(key).and_then(Item::live) else {
                     return Ok(self.permanent().contains_key(key));
                 };
-                self.permanent().insert(key.to_string(), item.value);
+                match item.value {
+                    Value::Bytes(bytes) => {
+                        self.permanent().insert(key.to_string(), bytes);
+                    }
+                    // Sets stay in their pool, without an expiry from now on.
+                    set @ Value::Set(_) => cache.insert(
+                        key.to_string(),
+                        Item {
+                            value: set,
+                            expires: None,
+                        },
+                    ),
+                }
                 Ok(true)
             }
             Ttl::For(ttl) => {
@@ -337,22 +398,107 @@ impl Store for MemoryStore {
                 .and_upsert_with(|entry| match entry.and_then(|e| e.into_value().live()) {
                     None => Item::new(b"1".to_vec(), ttl),
                     Some(mut item) => {
-                        let count = std::str::from_utf8(&item.value)
-                            .ok()
-                            .and_then(|s| s.parse::<u64>().ok());
+                        let count = item.value.count();
                         corrupt = count.is_none();
                         let next = count.unwrap_or(0).saturating_add(1);
-                        item.value = next.to_string().into_bytes().into();
+                        item.value = Value::Bytes(next.to_string().into_bytes().into());
                         item
                     }
                 });
         if corrupt {
             return Err(StoreError::Corrupt(format!("{key} is not a counter")));
         }
-        std::str::from_utf8(&entry.value().value)
-            .ok()
-            .and_then(|s| s.parse().ok())
+        entry
+            .value()
+            .value
+            .count()
             .ok_or_else(|| StoreError::Corrupt(format!("{key} is not a counter")))
+    }
+
+    async fn add_to_set(&self, key: &str, member: &str, ttl: Ttl) -> Result<(), StoreError> {
+        if self.permanent().contains_key(key) {
+            return Err(wrong_type(key));
+        }
+        let expires = match ttl {
+            Ttl::For(d) => Instant::now().checked_add(d),
+            Ttl::Forever => None,
+        };
+        // One atomic step per key: concurrent adds never lose one another.
+        let mut holds_bytes = false;
+        self.pool(key)
+            .cache
+            .entry(key.to_string())
+            .and_compute_with(|entry| match entry.and_then(|e| e.into_value().live()) {
+                Some(Item {
+                    value: Value::Set(mut set),
+                    ..
+                }) => {
+                    Arc::make_mut(&mut set).insert(member.to_string());
+                    Op::Put(Item {
+                        value: Value::Set(set),
+                        expires,
+                    })
+                }
+                Some(_) => {
+                    holds_bytes = true;
+                    Op::Nop
+                }
+                None => Op::Put(Item {
+                    value: Value::Set(Arc::new(BTreeSet::from([member.to_string()]))),
+                    expires,
+                }),
+            });
+        if holds_bytes {
+            return Err(wrong_type(key));
+        }
+        Ok(())
+    }
+
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError> {
+        if self.permanent().contains_key(key) {
+            return Err(wrong_type(key));
+        }
+        match self.pool(key).cache.get(key).and_then(Item::live) {
+            Some(Item {
+                value: Value::Set(set),
+                ..
+            }) => Ok(set.iter().cloned().collect()),
+            Some(_) => Err(wrong_type(key)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn remove_from_set(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let mut holds_bytes = false;
+        self.pool(key)
+            .cache
+            .entry(key.to_string())
+            .and_compute_with(|entry| match entry.and_then(|e| e.into_value().live()) {
+                Some(Item {
+                    value: Value::Set(mut set),
+                    expires,
+                }) => {
+                    Arc::make_mut(&mut set).remove(member);
+                    // An empty set is no key, as in Redis.
+                    if set.is_empty() {
+                        Op::Remove
+                    } else {
+                        Op::Put(Item {
+                            value: Value::Set(set),
+                            expires,
+                        })
+                    }
+                }
+                Some(_) => {
+                    holds_bytes = true;
+                    Op::Nop
+                }
+                None => Op::Nop,
+            });
+        if holds_bytes {
+            return Err(wrong_type(key));
+        }
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -32,7 +32,9 @@ pub enum Ttl {
     Forever,
 }
 
-/// Key-value state with expiry. Keys are namespaced by the caller (`code:…`, `login:…`).
+/// Key-value state with expiry: values, and sets of strings where several writers add to
+/// one thing. Keys are namespaced by the caller (`code:…`, `login:…`); `delete` and `expire`
+/// work on either kind.
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Ttl) -> Result<(), StoreError>;
@@ -49,6 +51,13 @@ pub trait Store: Send + Sync {
     /// and lives `ttl` (rate limits: one counter per window). `get` reads a counter as
     /// decimal ASCII, see `read_count`.
     async fn count(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
+    /// Adds `member` to the set at `key` and gives the set `ttl`, in one step: of concurrent
+    /// adds (several instances adding sites to one SSO session) none is lost.
+    async fn add_to_set(&self, key: &str, member: &str, ttl: Ttl) -> Result<(), StoreError>;
+    /// The members of the set at `key`; none when it is absent.
+    async fn set_members(&self, key: &str) -> Result<Vec<String>, StoreError>;
+    /// Removes `member` from the set at `key` (a set left empty is gone).
+    async fn remove_from_set(&self, key: &str, member: &str) -> Result<(), StoreError>;
     /// Whether the store answers (`/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
     /// Whether several instances can share this store (and so must share signing keys

@@ -1,12 +1,13 @@
 //! The shared store: Redis, for several gateway instances. Expiry is Redis's own TTLs;
-//! `take` is `GETDEL`, so a code is redeemed once even across instances.
+//! `take` is `GETDEL`, so a code is redeemed once even across instances; a set is a Redis
+//! set, a member added (`SADD`) with the set's TTL in one transaction.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Cmd, RedisError};
+use redis::{Client, Cmd, Pipeline, RedisError};
 
 use super::{Store, StoreError, Ttl};
 
@@ -36,9 +37,24 @@ impl RedisStore {
     }
 
     async fn run<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let (generation, mut conn) = self.lock().clone();
+        self.send(|mut conn| async move { cmd.query_async(&mut conn).await })
+            .await
+    }
+
+    /// Several commands as one transaction (`MULTI` … `EXEC`): all or none, nothing between.
+    async fn run_atomic<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
+        self.send(|mut conn| async move { pipe.query_async(&mut conn).await })
+            .await
+    }
+
+    async fn send<T, F, Fut>(&self, query: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let (generation, conn) = self.lock().clone();
         // The manager's own timeouts are per attempt, and it retries: bound the whole.
-        let Ok(result) = tokio::time::timeout(TIMEOUT, cmd.query_async(&mut conn)).await else {
+        let Ok(result) = tokio::time::timeout(TIMEOUT, query(conn)).await else {
             // A connection to a host that vanished without closing it would otherwise stay
             // dead until TCP gives up (minutes): start a fresh one.
             self.replace(generation);
@@ -100,14 +116,18 @@ fn key(k: &str) -> String {
     format!("{PREFIX}{k}")
 }
 
+/// A TTL in milliseconds; Redis refuses 0, and a zero TTL means "already expired", as good
+/// as 1 ms.
+fn millis(d: Duration) -> u64 {
+    d.as_millis().clamp(1, u64::MAX as u128) as u64
+}
+
 /// `SET key value [PX ms] [NX]`.
 fn set(k: &str, value: Vec<u8>, ttl: Ttl, only_new: bool) -> Cmd {
     let mut cmd = redis::cmd("SET");
     cmd.arg(key(k)).arg(value);
     if let Ttl::For(d) = ttl {
-        // Redis refuses PX 0; a zero TTL means "already expired", as good as 1 ms.
-        cmd.arg("PX")
-            .arg(d.as_millis().clamp(1, u64::MAX as u128) as u64);
+        cmd.arg("PX").arg(millis(d));
     }
     if only_new {
         cmd.arg("NX");
@@ -142,8 +162,9 @@ impl Store for RedisStore {
     async fn expire(&self, k: &str, ttl: Ttl) -> Result<bool, StoreError> {
         match ttl {
             Ttl::For(d) => {
-                let ms = d.as_millis().clamp(1, u64::MAX as u128) as u64;
-                let set: i64 = self.run(redis::cmd("PEXPIRE").arg(key(k)).arg(ms)).await?;
+                let set: i64 = self
+                    .run(redis::cmd("PEXPIRE").arg(key(k)).arg(millis(d)))
+                    .await?;
                 Ok(set == 1)
             }
             Ttl::Forever => {
@@ -161,6 +182,25 @@ impl Store for RedisStore {
             if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
         let ms = ttl.as_millis().clamp(1, u64::MAX as u128) as u64;
         self.run(redis::cmd("EVAL").arg(COUNT).arg(1).arg(key(k)).arg(ms))
+            .await
+    }
+
+    async fn add_to_set(&self, k: &str, member: &str, ttl: Ttl) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("SADD").arg(key(k)).arg(member).ignore();
+        match ttl {
+            Ttl::For(d) => pipe.cmd("PEXPIRE").arg(key(k)).arg(millis(d)).ignore(),
+            Ttl::Forever => pipe.cmd("PERSIST").arg(key(k)).ignore(),
+        };
+        self.run_atomic::<()>(&pipe).await
+    }
+
+    async fn set_members(&self, k: &str) -> Result<Vec<String>, StoreError> {
+        self.run(redis::cmd("SMEMBERS").arg(key(k))).await
+    }
+
+    async fn remove_from_set(&self, k: &str, member: &str) -> Result<(), StoreError> {
+        self.run::<()>(redis::cmd("SREM").arg(key(k)).arg(member))
             .await
     }
 

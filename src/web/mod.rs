@@ -60,6 +60,8 @@ fn app_for(state: AppState) -> Router {
     } else {
         Router::new()
     };
+    // The instance's background work that outlives requests, ending with it.
+    crate::oidc::backchannel::spawn_delivery(&state);
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -40,12 +40,35 @@ async fn authorize_refusals() {
         refused(authorize(&doc, &fake, scope, &bad_method).await),
         "invalid_request"
     );
+    // Google's prompt takes none, consent and select_account, never login.
+    assert_eq!(
+        refused(authorize(&doc, &fake, scope, &[("prompt", "login")]).await),
+        "invalid_request"
+    );
+    assert_eq!(
+        refused(authorize(&doc, &fake, scope, &[("prompt", "none consent")]).await),
+        "invalid_request"
+    );
+    authorize_ok(&doc, &fake, scope, &[("prompt", "select_account consent")]).await;
     fake.set_behaviour(Behaviour::Deny);
     assert_eq!(
         refused(authorize(&doc, &fake, scope, &[]).await),
         "access_denied"
     );
-    assert_eq!(fake.calls("authorize"), 5);
+    assert_eq!(fake.calls("authorize"), 8);
+}
+
+#[tokio::test]
+async fn gitlab_takes_prompt_login_and_a_max_age_in_seconds() {
+    let fake = FakeOidc::start(Flavour::GitLab, REDIRECT).await;
+    let doc = discover(&fake, "").await;
+    let scope = "openid";
+    authorize_ok(&doc, &fake, scope, &[("prompt", "login"), ("max_age", "0")]).await;
+    let resp = authorize(&doc, &fake, scope, &[("max_age", "soon")]).await;
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    let loc = location_url(&resp);
+    assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
+    assert!(param(&loc, "code").is_none());
 }
 
 #[tokio::test]

@@ -144,6 +144,16 @@ impl Flavour {
         }
     }
 
+    /// The `prompt` values the network documents. Google's are only `none`, `consent` and
+    /// `select_account`: it refuses `login` (Google Identity's authentication URI parameters);
+    /// Entra ID and GitLab (doorkeeper-openid_connect) take OpenID Connect's four.
+    pub fn prompts(self) -> &'static [&'static str] {
+        match self {
+            Flavour::Google => &["none", "consent", "select_account"],
+            Flavour::Microsoft | Flavour::GitLab => &["none", "login", "consent", "select_account"],
+        }
+    }
+
     pub fn supported_scopes(self) -> &'static [&'static str] {
         match self {
             Flavour::Google => &["openid", "email", "profile"],

@@ -258,6 +258,22 @@ async fn authorize(State(sh): State<Arc<Shared>>, Query(params): Query) -> Respo
     let Some(state) = state else {
         return authorize_error(target, "invalid_request", "state is required.", None);
     };
+    // OpenID Connect Core §3.1.2.1: `none` stands alone; values are the network's own.
+    if let Some(prompt) = param(&params, "prompt") {
+        let values: Vec<&str> = prompt.split(' ').filter(|v| !v.is_empty()).collect();
+        if let Some(unknown) = values.iter().find(|v| !cfg.flavour.prompts().contains(v)) {
+            let description = format!("Invalid prompt: {unknown}");
+            return authorize_error(target, "invalid_request", &description, Some(state));
+        }
+        if values.contains(&"none") && values.len() > 1 {
+            let description = "prompt=none cannot be combined with other values.";
+            return authorize_error(target, "invalid_request", description, Some(state));
+        }
+    }
+    if param(&params, "max_age").is_some_and(|m| m.parse::<u64>().is_err()) {
+        let description = "max_age must be a number of seconds.";
+        return authorize_error(target, "invalid_request", description, Some(state));
+    }
     let challenge = match (
         param(&params, "code_challenge"),
         param(&params, "code_challenge_method"),
