@@ -34,6 +34,15 @@ pub enum StartError {
     Providers(String),
 }
 
+/// Why a re-read config was not taken (the running one stays).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("{0} changed: that takes a restart; nothing was reloaded")]
+    NeedsRestart(&'static str),
+    #[error("{0}")]
+    Providers(String),
+}
+
 pub struct Gateway {
     pub config: Config,
     pub providers: Registry,
@@ -41,6 +50,8 @@ pub struct Gateway {
     pub keys: Arc<KeyRing>,
     /// For calls to sites (back-channel logout).
     pub sites_http: reqwest::Client,
+    /// For calls to the networks (kept across reloads, with its connections).
+    upstream_http: reqwest::Client,
     /// OK group tokens, checked on a schedule so they stay alive.
     pub ok_groups: Arc<GroupTokens>,
     /// Wakes this instance's delivery of back-channel logout notices (`oidc::backchannel`,
@@ -97,6 +108,54 @@ impl Gateway {
             store,
             keys,
             sites_http,
+            upstream_http: http,
+            ok_groups,
+            logout_notices: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The gateway for a re-read `config`: its clients, providers, rate limits, session
+    /// settings, kept network tokens and group tokens, over the same store, signing keys
+    /// and connections — so sessions and logins under way carry on. What only a restart can
+    /// change (where it listens, its issuer, store, token lifetimes, logs, metrics,
+    /// connection limits) must be as it was.
+    pub fn reloaded(&self, config: Config) -> Result<Gateway, ReloadError> {
+        let (old, new) = (&self.config, &config);
+        let unchanged = [
+            ("[server]", old.server == new.server),
+            ("[store]", old.store == new.store),
+            ("[tokens]", old.tokens == new.tokens),
+            ("[log]", old.log == new.log),
+            ("[metrics]", old.metrics == new.metrics),
+            (
+                "[limits] header_timeout, max_connections or shutdown_timeout",
+                old.limits.header_timeout == new.limits.header_timeout
+                    && old.limits.max_connections == new.limits.max_connections
+                    && old.limits.shutdown_timeout == new.limits.shutdown_timeout,
+            ),
+        ];
+        if let Some((table, _)) = unchanged.iter().find(|(_, same)| !same) {
+            return Err(ReloadError::NeedsRestart(table));
+        }
+        let providers = Registry::build(
+            config.providers.values(),
+            config.server.issuer.as_str(),
+            &self.upstream_http,
+            self.store.clone(),
+        )
+        .map_err(ReloadError::Providers)?;
+        let ok_groups = Arc::new(GroupTokens::new(
+            config.ok_groups.clone(),
+            self.upstream_http.clone(),
+        ));
+        ok_groups.spawn_upkeep();
+        Ok(Gateway {
+            config,
+            providers,
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            sites_http: self.sites_http.clone(),
+            upstream_http: self.upstream_http.clone(),
             ok_groups,
             logout_notices: Arc::new(Notify::new()),
         })

@@ -106,14 +106,14 @@ pub struct Config {
     pub metrics: MetricsConfig,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub issuer: Issuer,
     pub data_dir: PathBuf,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct StoreConfig {
     pub url: StoreUrl,
     /// The memory store's bound, in bytes (unused with Redis).
@@ -150,7 +150,7 @@ pub struct SessionConfig {
     pub max_lifetime: Duration,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TokensConfig {
     /// id_tokens and access tokens.
     pub lifetime: Duration,

@@ -16,7 +16,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogConfig {
     pub format: LogFormat,
     /// A `tracing` filter (`info`, `socialgate=debug,info`); `RUST_LOG` overrides it.
@@ -60,7 +60,7 @@ impl Ctx<'_> {
 }
 
 /// `[metrics]`: Prometheus metrics at `/metrics`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct MetricsConfig {
     pub enabled: bool,
     /// An address of their own (a port only the monitoring can reach); `None`: `/metrics`

@@ -12,6 +12,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use super::AppState;
 use super::errors::BrowserError;
+use super::extract::Gw;
 use super::session_store::BrowserSessions;
 use crate::gateway::Gateway;
 use crate::oidc::types::{BrowserId, Sid};
@@ -52,8 +53,12 @@ pub struct Browser {
 impl FromRequestParts<AppState> for Browser {
     type Rejection = (axum::http::StatusCode, &'static str);
 
-    async fn from_request_parts(parts: &mut Parts, gw: &AppState) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, gw).await?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await?;
+        let gw = &Gw::of(parts, state);
         // The first well-formed one: a second cookie of the same name (planted by a sibling
         // host on plain http) does not displace it.
         let name = binding_cookie_name(gw);

@@ -2,13 +2,14 @@
 //! site's callback, routed only here: the rest of the web layer does not know the demo.
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::AppState;
 use super::errors::BrowserError;
+use super::extract::Gw;
 use super::pages::{self, Lang};
 use crate::demo_site;
 use crate::gateway::Gateway;
@@ -31,7 +32,7 @@ struct DemoSiteCallback {
 
 /// The built-in demo site's redirect URI: shows what a site would receive.
 async fn demo_site_callback(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     lang: Lang,
     Query(q): Query<DemoSiteCallback>,
 ) -> Result<Response, BrowserError> {
@@ -67,7 +68,7 @@ fn demo_provider<'g>(gw: &'g Gateway, name: &str) -> Result<&'g ConfiguredProvid
 }
 
 async fn demo_form(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     Path(provider): Path<String>,
     lang: Lang,
     Query(q): Query<DemoQuery>,
@@ -83,7 +84,7 @@ async fn demo_form(
 }
 
 async fn demo_submit(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     Path(provider): Path<String>,
     lang: Lang,
     Form(form): Form<DemoForm>,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 
@@ -52,6 +53,32 @@ impl<T> ClientForm<T> {
     }
 }
 
+/// The gateway a request is served by: the one current when it arrived (pinned by
+/// `web::pin_gateway`), the same for every extractor of the request even if a reload swaps
+/// in another meanwhile.
+pub struct Gw(pub Arc<Gateway>);
+
+impl Gw {
+    pub fn of(parts: &Parts, state: &AppState) -> Arc<Gateway> {
+        parts
+            .extensions
+            .get::<Arc<Gateway>>()
+            .cloned()
+            .unwrap_or_else(|| state.load_full())
+    }
+}
+
+impl FromRequestParts<AppState> for Gw {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Gw(Gw::of(parts, state)))
+    }
+}
+
 /// The source address of a request (see `ClientAddresses::source`). Without the
 /// connection's address (a router served by something other than `web::server`), the
 /// unspecified address: every such request counts as one source.
@@ -77,8 +104,11 @@ impl ClientSource {
 impl FromRequestParts<AppState> for ClientSource {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, gw: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientSource::of(parts, gw))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientSource::of(parts, &Gw::of(parts, state)))
     }
 }
 
@@ -99,7 +129,7 @@ where
     async fn from_request(req: Request, gw: &AppState) -> Result<Self, Self::Rejection> {
         let basic = authorization(&req);
         let (parts, body) = req.into_parts();
-        let source = ClientSource::of(&parts, gw).0;
+        let source = ClientSource::of(&parts, &Gw::of(&parts, gw)).0;
         let req = Request::from_parts(parts, body);
         let Form(body) = Form::<WithCredentials<T>>::from_request(req, gw)
             .await
@@ -159,7 +189,7 @@ where
         }
         let basic = authorization(&req);
         let (parts, body) = req.into_parts();
-        let source = ClientSource::of(&parts, state).0;
+        let source = ClientSource::of(&parts, &Gw::of(&parts, state)).0;
         let req = Request::from_parts(parts, body);
         let Json(body) = Json::<WithCredentials<T>>::from_request(req, state)
             .await

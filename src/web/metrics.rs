@@ -5,13 +5,13 @@
 use std::sync::OnceLock;
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
+use super::extract::Gw;
 use crate::provider::ok::groups::TokenState;
 
 /// Seconds: from a memory-store read to a slow network.
@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(scrape))
 }
 
-async fn scrape(State(gw): State<AppState>) -> Response {
+async fn scrape(Gw(gw): Gw) -> Response {
     let Some(handle) = recorder() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics are unavailable\n").into_response();
     };

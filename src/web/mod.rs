@@ -17,6 +17,7 @@ mod widget;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
@@ -32,8 +33,11 @@ use tower_http::trace::{OnResponse, TraceLayer};
 
 use crate::demo_site;
 use crate::gateway::Gateway;
+use extract::Gw;
 
-pub type AppState = Arc<Gateway>;
+/// The gateway serving requests now, swapped whole when the config is reloaded (SIGHUP);
+/// each request keeps the one it arrived to (`extract::Gw`).
+pub type AppState = Arc<ArcSwap<Gateway>>;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Longer than the upstream timeout, so a slow network ends as a proper error first.
@@ -42,11 +46,59 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn app(gateway: Gateway) -> Router {
-    app_for(Arc::new(gateway))
+    app_for(shared(gateway))
+}
+
+/// The state requests are served from, with `gateway` current.
+fn shared(gateway: Gateway) -> AppState {
+    Arc::new(ArcSwap::new(running(gateway)))
+}
+
+/// `gateway` with its background work that outlives requests (ending with it).
+fn running(gateway: Gateway) -> Arc<Gateway> {
+    let gateway = Arc::new(gateway);
+    crate::oidc::backchannel::spawn_delivery(&gateway);
+    gateway
+}
+
+/// Re-reads the config file and, when it is valid and changes nothing that takes a
+/// restart, serves new requests from it; requests under way finish on the old one, and
+/// sessions and logins carry on (the store is the same). Otherwise the running config stays.
+pub async fn reload(state: &AppState) -> Result<(), String> {
+    let current = state.load_full();
+    let file = current.config.file.clone();
+    let config = crate::config::Config::load(&file).map_err(|e| e.to_string())?;
+    let next = current.reloaded(config).map_err(|e| e.to_string())?;
+    let (providers, clients) = (next.config.providers.len(), next.config.clients.len());
+    state.store(running(next));
+    tracing::info!(file = %file.display(), providers, clients, "config reloaded");
+    Ok(())
+}
+
+/// Reloads on every SIGHUP (`systemctl reload`, `kill -HUP`), for as long as `state` lives.
+fn reload_on_sighup(state: &AppState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; config reload is unavailable");
+            return;
+        };
+        let state = Arc::downgrade(state);
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                let Some(state) = state.upgrade() else { return };
+                if let Err(e) = reload(&state).await {
+                    tracing::error!(error = %e, "config reload refused; the running config stays");
+                }
+            }
+        });
+    }
 }
 
 fn app_for(state: AppState) -> Router {
-    let gateway = state.as_ref();
+    let current = state.load_full();
+    let gateway = current.as_ref();
     let oidc_routes = oidc::routes(gateway);
     let pages = browser::on_issuer_host(
         gateway,
@@ -60,8 +112,6 @@ fn app_for(state: AppState) -> Router {
     } else {
         Router::new()
     };
-    // The instance's background work that outlives requests, ending with it.
-    crate::oidc::backchannel::spawn_delivery(&state);
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -92,6 +142,10 @@ fn app_for(state: AppState) -> Router {
         .merge(metrics_here)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(page_language))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pin_gateway,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -134,6 +188,17 @@ impl<B> OnResponse<B> for RequestLine {
     }
 }
 
+/// Each request is served by the gateway current when it arrived, whatever reloads happen
+/// meanwhile (`extract::Gw` reads it).
+async fn pin_gateway(
+    State(state): State<AppState>,
+    mut request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    request.extensions_mut().insert(state.load_full());
+    next.run(request).await
+}
+
 /// Every request runs with its browser's language known to the pages it may end on.
 async fn page_language(
     lang: pages::Lang,
@@ -164,7 +229,7 @@ async fn not_found() -> Response {
 /// Readiness: the store answers and the signing keys are loaded. A load balancer sends
 /// logins only to ready instances. OK group tokens that are dead (or could not be checked)
 /// follow as lines of their own without changing the status: logins do not need them.
-async fn readyz(State(gw): State<AppState>) -> Response {
+async fn readyz(Gw(gw): Gw) -> Response {
     let (status, verdict) = match gw.is_ready().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(reason) => {
@@ -183,7 +248,7 @@ async fn readyz(State(gw): State<AppState>) -> Response {
     (status, body).into_response()
 }
 
-async fn home(State(gw): State<AppState>, lang: pages::Lang) -> Response {
+async fn home(Gw(gw): Gw, lang: pages::Lang) -> Response {
     let discovery = gw
         .config
         .server
@@ -204,8 +269,10 @@ pub async fn serve_until(
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = gateway.config.limits.clone();
-    let state: AppState = Arc::new(gateway);
-    let Some(address) = state.config.metrics.listen else {
+    let metrics_listen = gateway.config.metrics.listen;
+    let state = shared(gateway);
+    reload_on_sighup(&state);
+    let Some(address) = metrics_listen else {
         return server::serve_until(listener, app_for(state), &limits, stop).await;
     };
     // `/metrics` on an address of its own, stopped with the main listener.

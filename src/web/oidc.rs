@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,7 +16,7 @@ use tower_http::cors::{Any, CorsLayer};
 use super::AppState;
 use super::browser::{self, Browser};
 use super::errors::{ApiError, BrowserError, TokenEndpointError, no_store, redirect_with};
-use super::extract::{BearerToken, ClientForm, ClientSource, Pairs, TokenForm};
+use super::extract::{BearerToken, ClientForm, ClientSource, Gw, Pairs, TokenForm};
 use super::pages::{self, Lang, ProviderButton};
 use crate::gateway::Gateway;
 use crate::oidc::authorize::AuthorizeParams;
@@ -51,11 +51,11 @@ pub fn routes(gw: &Gateway) -> Router<AppState> {
     browser::on_issuer_host(gw, pages).merge(api)
 }
 
-async fn discovery(State(gw): State<AppState>) -> Response {
+async fn discovery(Gw(gw): Gw) -> Response {
     Json(domain::discovery(&gw.config.server.issuer)).into_response()
 }
 
-async fn jwks(State(gw): State<AppState>) -> Result<Response, ApiError> {
+async fn jwks(Gw(gw): Gw) -> Result<Response, ApiError> {
     let jwks = gw.keys.jwks()?;
     let cache = format!("public, max-age={}", gw.keys.jwks_max_age().as_secs());
     Ok(([(header::CACHE_CONTROL, cache)], Json(jwks)).into_response())
@@ -63,7 +63,7 @@ async fn jwks(State(gw): State<AppState>) -> Result<Response, ApiError> {
 
 /// `/authorize`, GET or POST (axum's `Form` reads a GET's query string).
 async fn authorize(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     ClientSource(source): ClientSource,
     browser: Browser,
     lang: Lang,
@@ -104,7 +104,7 @@ async fn authorize(
 }
 
 async fn callback(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     ClientSource(source): ClientSource,
     browser: Browser,
     Path(provider): Path<String>,
@@ -137,7 +137,7 @@ struct LogoutForm {
 
 /// `/logout` (the end_session_endpoint), GET or POST.
 async fn logout(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     ClientSource(source): ClientSource,
     method: Method,
     browser: Browser,
@@ -164,20 +164,14 @@ async fn logout(
     }
 }
 
-async fn token(
-    State(gw): State<AppState>,
-    request: ClientForm<TokenForm>,
-) -> Result<Response, TokenEndpointError> {
+async fn token(Gw(gw): Gw, request: ClientForm<TokenForm>) -> Result<Response, TokenEndpointError> {
     let client = request.client(&gw).await?;
     let grant = TokenRequest::try_from(request.form)?;
     let response = exchange::token(&gw, client, grant).await?;
     Ok((no_store(), Json(response)).into_response())
 }
 
-async fn userinfo(
-    State(gw): State<AppState>,
-    BearerToken(token): BearerToken,
-) -> Result<Response, ApiError> {
+async fn userinfo(Gw(gw): Gw, BearerToken(token): BearerToken) -> Result<Response, ApiError> {
     let claims = access::userinfo(&gw, &token).await?;
     Ok((no_store(), Json(claims)).into_response())
 }
@@ -189,7 +183,7 @@ struct RevokeForm {
 }
 
 async fn revoke(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     request: ClientForm<RevokeForm>,
 ) -> Result<Response, TokenEndpointError> {
     let client = request.client(&gw).await?;
@@ -200,7 +194,7 @@ async fn revoke(
 /// `/launch/{provider}`: the parameters a platform opened the site's app with, verified;
 /// answered like the token endpoint.
 async fn launch(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     Path(provider): Path<String>,
     request: ClientForm<Pairs>,
 ) -> Result<Response, TokenEndpointError> {

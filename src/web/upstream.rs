@@ -2,7 +2,7 @@
 //! `POST /api/upstream/{provider}/call`, both with the person's access token from the
 //! gateway as the bearer.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::errors::{ApiError, no_store};
 use super::extract::BearerToken;
+use super::extract::Gw;
 use crate::oidc::error::{Error, TokenErrorCode};
 use crate::platform::upstream;
 use crate::primitives::now;
@@ -23,10 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/upstream/{provider}/call", post(call))
 }
 
-async fn token(
-    State(gw): State<AppState>,
-    BearerToken(bearer): BearerToken,
-) -> Result<Response, ApiError> {
+async fn token(Gw(gw): Gw, BearerToken(bearer): BearerToken) -> Result<Response, ApiError> {
     let kept = upstream::token(&gw, &bearer).await?;
     let mut answer = json!({
         "provider": kept.provider.as_str(),
@@ -46,7 +44,7 @@ struct CallBody {
 }
 
 async fn call(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     Path(provider): Path<String>,
     BearerToken(bearer): BearerToken,
     body: Result<Json<CallBody>, axum::extract::rejection::JsonRejection>,

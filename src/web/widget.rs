@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use secrecy::SecretString;
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::errors::{TokenEndpointError, no_store};
 use super::extract::ClientApi;
+use super::extract::Gw;
 use crate::oidc::error::{Error, TokenErrorCode};
 use crate::platform::widget;
 use crate::provider::WidgetPost;
@@ -99,7 +100,7 @@ impl TryFrom<WidgetForm> for WidgetPost {
 
 /// `POST /api/{provider}/widget`: `{"url": "…"}`, the signed widget URL to open.
 async fn post_url(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     Path(provider): Path<String>,
     ClientApi(request): ClientApi<WidgetForm>,
 ) -> Result<Response, TokenEndpointError> {
@@ -118,7 +119,7 @@ struct ResultForm {
 
 /// `POST /api/{provider}/widget/verify`: `{"genuine": true}`, or `false` with the reason.
 async fn verify(
-    State(gw): State<AppState>,
+    Gw(gw): Gw,
     Path(provider): Path<String>,
     ClientApi(request): ClientApi<ResultForm>,
 ) -> Result<Response, TokenEndpointError> {
