@@ -7,27 +7,22 @@
 //! kind, never the sessions of people who are logged in. Entries that never expire (the
 //! signing keys) are kept apart and never evicted.
 
+mod pool;
+
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use moka::notification::RemovalCause;
 use moka::ops::compute::{CompResult, Op};
-use moka::policy::{EvictionPolicy, Expiry};
-use moka::sync::Cache;
 
 use super::{Store, StoreError, Ttl};
+use pool::{Item, Pool, Value, wrong_type};
 
 /// The default bound on the memory the store's entries take.
 pub const DEFAULT_MAX_MEMORY: u64 = 256 * 1024 * 1024;
-/// What an entry costs beyond its key and value (the cache's own bookkeeping), roughly.
-const ENTRY_OVERHEAD: u32 = 160;
 /// The transient pool's share of the memory.
 const TRANSIENT_SHARE: u64 = 4;
-/// Evictions are logged at most this often.
-const LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// How the memory store is laid out.
 #[derive(Clone, Debug)]
@@ -44,142 +39,6 @@ impl Default for MemoryLimits {
         MemoryLimits {
             max_memory: DEFAULT_MAX_MEMORY,
             transient: Vec::new(),
-        }
-    }
-}
-
-/// A key holds a value or a set, as in Redis.
-#[derive(Clone)]
-enum Value {
-    Bytes(Arc<[u8]>),
-    Set(Arc<BTreeSet<String>>),
-}
-
-impl Value {
-    fn len(&self) -> usize {
-        match self {
-            Value::Bytes(b) => b.len(),
-            Value::Set(set) => set.iter().map(|m| m.len() + 32).sum(),
-        }
-    }
-
-    fn bytes(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        match self {
-            Value::Bytes(b) => Ok(b.to_vec()),
-            Value::Set(_) => Err(wrong_type(key)),
-        }
-    }
-
-    fn count(&self) -> Option<u64> {
-        match self {
-            Value::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok(),
-            Value::Set(_) => None,
-        }
-    }
-}
-
-fn wrong_type(key: &str) -> StoreError {
-    StoreError::Corrupt(format!("{key} holds another kind of value"))
-}
-
-#[derive(Clone)]
-struct Item {
-    value: Value,
-    /// `None`: never expires (a set written with `Ttl::Forever`; plain values that never
-    /// expire live in the permanent map).
-    expires: Option<Instant>,
-}
-
-impl Item {
-    /// The cache drops expired entries lazily; a read must not see them meanwhile.
-    fn live(self) -> Option<Self> {
-        self.expires
-            .is_none_or(|e| e > Instant::now())
-            .then_some(self)
-    }
-
-    fn new(value: Vec<u8>, ttl: Duration) -> Self {
-        Item {
-            value: Value::Bytes(value.into()),
-            expires: Instant::now().checked_add(ttl),
-        }
-    }
-}
-
-/// Each entry expires at the instant it carries.
-struct AtItsTime;
-
-impl Expiry<String, Item> for AtItsTime {
-    fn expire_after_create(&self, _: &String, item: &Item, now: Instant) -> Option<Duration> {
-        item.expires.map(|e| e.saturating_duration_since(now))
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &String,
-        item: &Item,
-        now: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        item.expires.map(|e| e.saturating_duration_since(now))
-    }
-}
-
-/// Entries a pool evicted for room, and when that was last logged.
-#[derive(Default)]
-struct Evictions {
-    total: AtomicU64,
-    logged: AtomicU64,
-    last_log: Mutex<Option<Instant>>,
-}
-
-impl Evictions {
-    fn count(&self, pool: &'static str) {
-        let total = self.total.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut last = self.last_log.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
-            let since = total - self.logged.swap(total, Ordering::Relaxed);
-            *last = Some(Instant::now());
-            tracing::warn!(
-                pool,
-                evicted = since,
-                total,
-                "the memory store is full: least recently used entries evicted (raise [store] max_memory, or use Redis)"
-            );
-        }
-    }
-}
-
-struct Pool {
-    name: &'static str,
-    cache: Cache<String, Item>,
-    evictions: Arc<Evictions>,
-}
-
-impl Pool {
-    fn new(name: &'static str, max_bytes: u64) -> Self {
-        let evictions = Arc::new(Evictions::default());
-        let counted = evictions.clone();
-        let cache = Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|key: &String, item: &Item| {
-                let bytes = key.len() + item.value.len();
-                u32::try_from(bytes)
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(ENTRY_OVERHEAD)
-            })
-            .eviction_policy(EvictionPolicy::lru())
-            .expire_after(AtItsTime)
-            .eviction_listener(move |_, _, cause| {
-                if cause == RemovalCause::Size {
-                    counted.count(name);
-                }
-            })
-            .build();
-        Pool {
-            name,
-            cache,
-            evictions,
         }
     }
 }
@@ -240,15 +99,7 @@ impl MemoryStore {
 
     /// The sessions pool and the transient pool, after pending maintenance (evictions).
     pub fn usage(&self) -> (PoolUse, PoolUse) {
-        let of = |pool: &Pool| {
-            pool.cache.run_pending_tasks();
-            PoolUse {
-                entries: pool.cache.entry_count(),
-                bytes: pool.cache.weighted_size(),
-                evicted: pool.evictions.total.load(Ordering::Relaxed),
-            }
-        };
-        (of(&self.durable), of(&self.transient))
+        (self.durable.usage(), self.transient.usage())
     }
 
     fn put_item(&self, key: &str, value: Vec<u8>, ttl: Ttl, only_new: bool) -> bool {
