@@ -22,7 +22,7 @@ pub struct LimitsConfig {
     pub auth_failures_per_client: Option<Rate>,
     /// Failed client authentications per source address.
     pub auth_failures_per_address: Option<Rate>,
-    /// `/authorize` and `/callback` requests per source address.
+    /// `/authorize`, `/callback` and `/logout` requests per source address.
     pub logins_per_address: Option<Rate>,
     /// Where the person's address comes from.
     pub addresses: ClientAddresses,

@@ -1,5 +1,5 @@
 //! Rate limits (`[limits]`): failed client authentications per client id and per source
-//! address, and login steps (`/authorize`, `/callback`) per address. Counters live in the
+//! address, and login steps (`/authorize`, `/callback`, `/logout`) per address. Counters live in the
 //! store, one per fixed window, so with Redis every instance counts together.
 //!
 //! A client's secret is checked only while both of its counters are under their limits:
