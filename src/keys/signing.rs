@@ -1,11 +1,12 @@
 //! One RSA signing key: its JWK, signing a JWT with a media type (id_token, access token,
 //! logout token), and checking a token it signed.
 
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeyPair;
-use aws_lc_rs::signature::KeyPair as _;
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -18,7 +19,10 @@ pub const ID_TOKEN_TYP: &str = "JWT";
 /// The RSA key tokens are signed with, and its public half as a JWK.
 pub struct SigningKey {
     kid: String,
-    encoding: EncodingKey,
+    /// Parsed (and checked) once: parsing it for every signature, as `jsonwebtoken::encode`
+    /// does, and building fresh blinding each time cost more than the signature itself.
+    pair: KeyPair,
+    rng: SystemRandom,
     decoding: DecodingKey,
     n: String,
     e: String,
@@ -32,15 +36,14 @@ impl SigningKey {
         let public = pair.public_key();
         let n = B64.encode(public.modulus().big_endian_without_leading_zero());
         let e = B64.encode(public.exponent().big_endian_without_leading_zero());
-        let encoding = EncodingKey::from_rsa_pem(text.as_bytes())
-            .map_err(|e| format!("unusable RSA key: {e}"))?;
         let decoding =
             DecodingKey::from_rsa_components(&n, &e).map_err(|e| format!("bad public key: {e}"))?;
         // RFC 7638 thumbprint: stable for the key, different for the next one.
         let thumbprint = Sha256::digest(format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#));
         Ok(SigningKey {
             kid: B64.encode(thumbprint),
-            encoding,
+            pair,
+            rng: SystemRandom::new(),
             decoding,
             n,
             e,
@@ -59,18 +62,27 @@ impl SigningKey {
         })
     }
 
-    /// Signs `claims` as an RS256 JWT of media type `typ`.
-    pub fn sign<T: Serialize>(
-        &self,
-        claims: &T,
-        typ: &str,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.kid.clone());
-        header.typ = Some(typ.to_string());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
+    /// Signs `claims` as an RS256 JWT of media type `typ` (RFC 7515 compact form).
+    pub fn sign<T: Serialize>(&self, claims: &T, typ: &str) -> Result<String, SignError> {
+        let header = serde_json::json!({ "typ": typ, "alg": "RS256", "kid": self.kid });
+        let header = serde_json::to_vec(&header).map_err(|e| SignError(e.to_string()))?;
+        let claims = serde_json::to_vec(claims).map_err(|e| SignError(e.to_string()))?;
+        let mut jwt = B64.encode(header);
+        jwt.push('.');
+        B64.encode_string(claims, &mut jwt);
+        let mut signature = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &self.rng, jwt.as_bytes(), &mut signature)
+            .map_err(|e| SignError(e.to_string()))?;
+        jwt.push('.');
+        B64.encode_string(signature, &mut jwt);
+        Ok(jwt)
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign a token: {0}")]
+pub struct SignError(String);
 
 /// What a token presented back to the gateway must be.
 pub struct Expect<'a> {
