@@ -157,6 +157,7 @@ fn check_prints_callbacks_per_provider_and_what_each_client_may_use() {
         format!(
             "{}: OK
 issuer: http://127.0.0.1:8080
+store: this process's memory (one instance)
 
 Providers (register the redirect URI in each network's app settings):
   ok (kind ok): OK
