@@ -119,7 +119,7 @@ impl Default for Settings {
 /// connect to, without the password.
 pub enum Location {
     Memory,
-    Redis(redis::Target),
+    Redis(Box<redis::Target>),
 }
 
 impl Location {
@@ -127,7 +127,7 @@ impl Location {
         if url == "memory://" {
             return Ok(Location::Memory);
         }
-        redis::parse_url(url).map(Location::Redis)
+        redis::parse_url(url).map(|target| Location::Redis(Box::new(target)))
     }
 
     /// The Redis topology; `None` for memory.
