@@ -430,6 +430,17 @@ async fn killing_the_primary_during_logins_loses_no_completed_login() {
     .await;
     wait_ready(&gw.instances[0]).await;
     wait_ready(&gw.instances[1]).await;
+    // What one login costs in WAITs (for the README).
+    let waits = group.primary.calls("wait").await;
+    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
+    let outcome = log_in(&gw.issuer, &shop_login(&gw), &mut slowest).await;
+    assert!(matches!(outcome, Outcome::Completed(_)));
+    eprintln!(
+        "one login, authorize to tokens: {:?}, {} writes waited for the replica",
+        started.elapsed(),
+        group.primary.calls("wait").await - waits
+    );
 
     let tally = Arc::new(Mutex::new(Tally::default()));
     let stop = Arc::new(AtomicBool::new(false));
