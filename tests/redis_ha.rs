@@ -20,6 +20,13 @@ const MINUTE: Ttl = Ttl::For(Duration::from_secs(60));
 /// How long one HTTP request may take while Redis fails over: a request makes a few store
 /// calls, each bounded by the store's 2 s; beyond this it hangs.
 const REQUEST_BOUND: Duration = Duration::from_secs(5);
+/// How long writes wait for a replica here: the most allowed, so that a machine starved by
+/// other work does not make a healthy replica look lost (which stops the waiting for 5 s).
+const PATIENT: Wait = Wait {
+    replicas: 1,
+    timeout: Duration::from_secs(1),
+};
+const PATIENT_TOML: &str = "wait_timeout = \"1s\"";
 
 /// Panics in the gateway's tasks (tokio catches them; the hook still sees them), told from
 /// a failed assertion of a test by the thread they happen on.
@@ -184,7 +191,7 @@ async fn a_cluster_serves_two_instances_with_keys_on_every_primary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_writes_wait_for_the_replica_of_their_own_primary() {
     let cluster = RedisCluster::start(3, 1).await;
-    let store = RedisStore::open(&cluster.url()).unwrap();
+    let store = RedisStore::open_with(&cluster.url(), Some(PATIENT), Vec::new()).unwrap();
     store.ping().await.unwrap();
     let waits_before = cluster.calls("wait").await;
     const KEYS: usize = 30;
@@ -211,12 +218,8 @@ async fn cluster_writes_wait_for_the_replica_of_their_own_primary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_wait_for_the_replica_and_transient_ones_do_not() {
     let group = SentinelGroup::start(1).await;
-    let timeout = Duration::from_millis(300);
-    let wait = Wait {
-        replicas: 1,
-        timeout,
-    };
-    let store = RedisStore::open_with(&group.url(), Some(wait), vec!["login:"]).unwrap();
+    let timeout = PATIENT.timeout;
+    let store = RedisStore::open_with(&group.url(), Some(PATIENT), vec!["login:"]).unwrap();
     store.ping().await.unwrap();
     let primary = &group.primary;
     let waits = primary.calls("wait").await;
@@ -416,39 +419,37 @@ async fn login_worker(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killing_the_primary_during_logins_loses_no_completed_login() {
-    count_panics();
-    // Three Sentinels, a majority of two to agree the primary is down.
-    let mut group = SentinelGroup::start(3).await;
-    let gw = TestGateway::start_with(Options {
-        store_url: Some(group.url()),
-        instances: 2,
-        extra_toml: "[limits]\nlogins_per_address = \"off\"".into(),
-        ..Options::default()
-    })
-    .await;
-    wait_ready(&gw.instances[0]).await;
-    wait_ready(&gw.instances[1]).await;
-    // What one login costs in WAITs (for the README).
-    let waits = group.primary.calls("wait").await;
-    let mut slowest = Duration::ZERO;
-    let started = Instant::now();
-    let outcome = log_in(&gw.issuer, &shop_login(&gw), &mut slowest).await;
-    assert!(matches!(outcome, Outcome::Completed(_)));
-    eprintln!(
-        "one login, authorize to tokens: {:?}, {} writes waited for the replica",
-        started.elapsed(),
-        group.primary.calls("wait").await - waits
-    );
+/// What happened to logins while a primary died and a replica took over.
+struct Failover {
+    tally: Tally,
+    /// Logins completed before the kill.
+    before_kill: usize,
+    /// From the kill until the replica was promoted.
+    promoted: Duration,
+    /// From the kill until a login started after the promotion completed.
+    resumed: Duration,
+    /// The slowest request before the kill.
+    slowest_before: Duration,
+}
 
+/// Two people log in over and over through `gw`; after 6 logins `kill` runs, then logins go
+/// on until `promoted` holds and 6 logins started after it have completed.
+async fn logins_through_failover<P, Fut>(
+    gw: &TestGateway,
+    kill: impl FnOnce(),
+    promoted: P,
+) -> Failover
+where
+    P: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
     let tally = Arc::new(Mutex::new(Tally::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..2)
         .map(|_| {
             tokio::spawn(login_worker(
                 gw.issuer.clone(),
-                shop_login(&gw),
+                shop_login(gw),
                 tally.clone(),
                 stop.clone(),
             ))
@@ -468,19 +469,12 @@ async fn killing_the_primary_during_logins_loses_no_completed_login() {
     let before_kill = completed(&tally);
     let slowest_before = tally.lock().unwrap().slowest;
 
-    // SIGKILL, as a crash: no goodbye to the replica or the Sentinels.
-    let old_port = group.primary.port();
-    let new_port = group.replica.port();
     let killed = Instant::now();
-    group.primary.stop();
+    kill();
     let deadline = killed + Duration::from_secs(60);
-    loop {
+    while !promoted().await {
         step();
-        let named = group.named_primaries().await;
-        if named.iter().all(|p| *p == Some(new_port)) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no failover: {named:?}");
+        assert!(Instant::now() < deadline, "no replica was promoted");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let promoted = killed.elapsed();
@@ -508,47 +502,136 @@ async fn killing_the_primary_during_logins_loses_no_completed_login() {
         worker.await.unwrap();
     }
     let tally = Arc::try_unwrap(tally).ok().unwrap().into_inner().unwrap();
-    let mut refusals = std::collections::BTreeMap::<&str, usize>::new();
-    for step in &tally.unavailable {
-        *refusals.entry(step.as_str()).or_default() += 1;
+    Failover {
+        tally,
+        before_kill,
+        promoted,
+        resumed,
+        slowest_before,
     }
-    eprintln!(
-        "failover: primary killed; Sentinels named the replica after {promoted:?}; logins \
-         completed again from {resumed:?}; {before_kill} logins before the kill, {} in all; \
-         503 answers by step {refusals:?}; {} logins abandoned mid-way; slowest request \
-         {:?} (before the kill: {slowest_before:?})",
-        tally.completed.len(),
-        tally.abandoned,
-        tally.slowest,
-    );
-    assert!(tally.unexpected.is_empty(), "{:#?}", tally.unexpected);
-    assert!(
-        !tally.unavailable.is_empty(),
-        "no request met the failover: the test did not test it"
-    );
-    assert!(tally.slowest < REQUEST_BOUND);
+}
 
+impl Failover {
+    /// Prints what happened; asserts that every refusal was a 503, that some requests met
+    /// the failover, and that none hung.
+    fn report(&self, layout: &str) {
+        let tally = &self.tally;
+        let mut refusals = std::collections::BTreeMap::<&str, usize>::new();
+        for step in &tally.unavailable {
+            *refusals.entry(step.as_str()).or_default() += 1;
+        }
+        eprintln!(
+            "{layout} failover: primary killed; replica promoted after {:?}; logins completed \
+             again from {:?}; {} logins before the kill, {} in all; 503 answers by step \
+             {refusals:?}; {} logins abandoned mid-way; slowest request {:?} (before the \
+             kill: {:?})",
+            self.promoted,
+            self.resumed,
+            self.before_kill,
+            tally.completed.len(),
+            tally.abandoned,
+            tally.slowest,
+            self.slowest_before,
+        );
+        assert!(tally.unexpected.is_empty(), "{:#?}", tally.unexpected);
+        assert!(
+            !tally.unavailable.is_empty(),
+            "no request met the failover: the test did not test it"
+        );
+        assert!(tally.slowest < REQUEST_BOUND);
+    }
+
+    /// Every login a site completed, before the kill or after, still holds: the access
+    /// token at either instance, the refresh token (its records survived on the replica).
+    async fn assert_every_login_holds(&self, gw: &TestGateway) {
+        for (_, tokens) in &self.tally.completed {
+            let sub = jwt_claims(&text(tokens, "id_token"))["sub"].clone();
+            for instance in &gw.instances {
+                let (status, _, claims) =
+                    userinfo_at(instance, &text(tokens, "access_token")).await;
+                assert_eq!(status, 200, "{claims}");
+                assert_eq!(claims["sub"], sub);
+            }
+            let (status, refreshed) = refresh(gw, &text(tokens, "refresh_token")).await;
+            assert_eq!(status, 200, "{refreshed}");
+        }
+        for instance in &gw.instances {
+            wait_ready(instance).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_primary_during_logins_loses_no_completed_login() {
+    count_panics();
+    // Three Sentinels, a majority of two to agree the primary is down.
+    let group = SentinelGroup::start(3).await;
+    let gw = TestGateway::start_with(Options {
+        store_url: Some(group.url()),
+        store_extra: PATIENT_TOML.into(),
+        instances: 2,
+        extra_toml: "[limits]\nlogins_per_address = \"off\"".into(),
+        ..Options::default()
+    })
+    .await;
+    wait_ready(&gw.instances[0]).await;
+    wait_ready(&gw.instances[1]).await;
+    // What one login costs in WAITs (for the README).
+    let waits = group.primary.calls("wait").await;
+    let mut slowest = Duration::ZERO;
+    let started = Instant::now();
+    let outcome = log_in(&gw.issuer, &shop_login(&gw), &mut slowest).await;
+    assert!(matches!(outcome, Outcome::Completed(_)));
+    eprintln!(
+        "one login, authorize to tokens: {:?}, {} writes waited for the replica",
+        started.elapsed(),
+        group.primary.calls("wait").await - waits
+    );
+
+    // SIGKILL, as a crash: no goodbye to the replica or the Sentinels.
+    let new_port = group.replica.port();
+    let failover = logins_through_failover(
+        &gw,
+        || group.primary.crash(),
+        || async {
+            let named = group.named_primaries().await;
+            named.iter().all(|p| *p == Some(new_port))
+        },
+    )
+    .await;
+    failover.report("Sentinel");
     // The replica is the primary now, for the Sentinels and for itself.
     assert_eq!(
         group.replica.info("replication", "role").await.as_deref(),
         Some("master")
     );
-    assert_ne!(old_port, new_port);
+    failover.assert_every_login_holds(&gw).await;
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "something panicked");
+}
 
-    // Every login a site completed, before the kill or after, still holds: the access
-    // token at either instance, the refresh token (its records survived on the replica).
-    for (_, tokens) in &tally.completed {
-        let sub = jwt_claims(&text(tokens, "id_token"))["sub"].clone();
-        for instance in &gw.instances {
-            let (status, _, claims) = userinfo_at(instance, &text(tokens, "access_token")).await;
-            assert_eq!(status, 200, "{claims}");
-            assert_eq!(claims["sub"], sub);
-        }
-        let (status, refreshed) = refresh(&gw, &text(tokens, "refresh_token")).await;
-        assert_eq!(status, 200, "{refreshed}");
-    }
-    for instance in &gw.instances {
-        wait_ready(instance).await;
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_a_cluster_primary_during_logins_loses_no_completed_login() {
+    count_panics();
+    let cluster = RedisCluster::start(3, 1).await;
+    let gw = TestGateway::start_with(Options {
+        store_url: Some(cluster.url()),
+        store_extra: PATIENT_TOML.into(),
+        instances: 2,
+        extra_toml: "[limits]\nlogins_per_address = \"off\"".into(),
+        ..Options::default()
+    })
+    .await;
+    wait_ready(&gw.instances[0]).await;
+    wait_ready(&gw.instances[1]).await;
+    // The first primary dies; its replica takes over once the others agree it is down.
+    let (primary, replica) = (&cluster.nodes[0], &cluster.nodes[3]);
+    let failover = logins_through_failover(
+        &gw,
+        || primary.crash(),
+        || async { replica.info("replication", "role").await.as_deref() == Some("master") },
+    )
+    .await;
+    failover.report("Cluster");
+    failover.assert_every_login_holds(&gw).await;
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "something panicked");
 }

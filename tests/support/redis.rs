@@ -121,6 +121,12 @@ impl RedisServer {
         }
     }
 
+    /// Kills the server with SIGKILL, as a crash would, without waiting for it (`&self`, so
+    /// a test can crash it while others watch it); its port closes as it dies.
+    pub fn crash(&self) {
+        self.signal("-KILL");
+    }
+
     /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
     pub fn pause(&self) {
         self.signal("-STOP");
