@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::keys::{KeyError, KeyRing, KeyTimings};
 use crate::provider::ok::groups::GroupTokens;
 use crate::provider::{Registry, http};
-use crate::store::{self, MemoryLimits, Store};
+use crate::store::{self, Store};
 
 /// Upper bound of one upstream call (token exchange, profile): a slow network fails the
 /// login with `temporarily_unavailable` instead of holding it open.
@@ -19,7 +19,9 @@ pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BACKCHANNEL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Store keys anyone can create before logging in: pending logins (`oidc::login`), the demo
 /// network's codes (`provider::demo`) and rate counters (`oidc::limits`). The memory store
-/// keeps them in a pool of their own, so a flood of them cannot evict logged-in people.
+/// keeps them in a pool of their own, so a flood of them cannot evict logged-in people;
+/// Redis does not wait for replicas to have them (a login lost to a failover is started
+/// again).
 pub const TRANSIENT_KEYS: &[&str] = &["login:", "demo:", "rate:"];
 
 #[derive(Debug, thiserror::Error)]
@@ -73,11 +75,12 @@ impl Gateway {
         config: Config,
         upstream_timeout: Duration,
     ) -> Result<Self, StartError> {
-        let memory = MemoryLimits {
+        let settings = store::Settings {
             max_memory: config.store.max_memory,
             transient: TRANSIENT_KEYS.to_vec(),
+            wait: config.store.wait,
         };
-        let store = store::open(config.store.url.as_str(), memory)?;
+        let store = store::open(config.store.url.as_str(), settings)?;
         let http = http::client(upstream_timeout)?;
         let sites_http = http::client(BACKCHANNEL_TIMEOUT)?;
         let providers = Registry::build(

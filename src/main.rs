@@ -112,6 +112,23 @@ fn describe(config: &Config) -> String {
     let issuer = &config.server.issuer;
     let _ = writeln!(out, "{}: OK", config.file.display());
     let _ = writeln!(out, "issuer: {}", issuer.as_str());
+    let _ = writeln!(out, "store: {}", config.store.location);
+    match config.store.wait {
+        Some(wait) if wait.replicas > 0 => {
+            let _ = writeln!(
+                out,
+                "  a login is answered once {} replica{} of the primary hold{} it (WAIT, up to {})",
+                wait.replicas,
+                if wait.replicas == 1 { "" } else { "s" },
+                if wait.replicas == 1 { "s" } else { "" },
+                humantime::format_duration(wait.timeout)
+            );
+        }
+        Some(_) => {
+            let _ = writeln!(out, "  writes do not wait for replicas (wait_replicas = 0)");
+        }
+        None => {}
+    }
     let _ = writeln!(
         out,
         "\nProviders (register the redirect URI in each network's app settings):"

@@ -157,6 +157,7 @@ fn check_prints_callbacks_per_provider_and_what_each_client_may_use() {
         format!(
             "{}: OK
 issuer: http://127.0.0.1:8080
+store: this process's memory (one instance)
 
 Providers (register the redirect URI in each network's app settings):
   ok (kind ok): OK
@@ -1687,5 +1688,124 @@ fn descriptor_endpoints_must_be_https_and_authorize_params_cannot_replace_the_ga
         line_of(&text, "authorize_params = "),
         "providers.v.authorize_params",
         &["`redirect_uri` is set by the gateway itself"],
+    );
+}
+
+// ---- [store]: the Redis layouts ----
+
+#[test]
+fn check_says_what_the_store_connects_to_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, store, wait) in [
+        (
+            "redis://:hunter2@10.0.0.5:6379/1",
+            "store: one Redis server at 10.0.0.5:6379 (database 1, with a password)\n",
+            "  writes do not wait for replicas (wait_replicas = 0)\n",
+        ),
+        (
+            "redis+sentinel://:hunter2@10.0.0.1:26379,10.0.0.2:26379,10.0.0.3/mymaster",
+            "store: the Redis primary that Sentinel calls \"mymaster\" (database 0, with a \
+             password), asked of 10.0.0.1:26379, 10.0.0.2:26379, 10.0.0.3:26379\n",
+            "  a login is answered once 1 replica of the primary holds it (WAIT, up to 250ms)\n",
+        ),
+        (
+            "rediss+cluster://app:hunter2@10.0.1.1:7000,10.0.1.2:7000,10.0.1.3:7000",
+            "store: a Redis Cluster found through 10.0.1.1:7000, 10.0.1.2:7000, 10.0.1.3:7000 \
+             (TLS, with a password)\n",
+            "  a login is answered once 1 replica of the primary holds it (WAIT, up to 250ms)\n",
+        ),
+    ] {
+        let text = format!("{BASE}\n[store]\nurl = \"{url}\"\n");
+        let config = write(dir.path(), "config.toml", &text);
+        let out = check(dir.path(), &config);
+        assert_success(&out);
+        let s = stdout(&out);
+        assert!(s.contains(&format!("{store}{wait}\n")), "{s}");
+        assert!(!s.contains("hunter2"), "{s}");
+    }
+    let text = format!(
+        "{BASE}\n[store]\nurl = \"redis+cluster://n1:7000\"\nwait_replicas = 2\n\
+         wait_timeout = \"50ms\"\n"
+    );
+    let config = write(dir.path(), "config.toml", &text);
+    let out = check(dir.path(), &config);
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains(
+            "\n  a login is answered once 2 replicas of the primary hold it (WAIT, up to 50ms)\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let text = format!("{BASE}\n[store]\nurl = \"redis+sentinel://s1/m\"\nwait_replicas = 0\n");
+    let config = write(dir.path(), "config.toml", &text);
+    let out = check(dir.path(), &config);
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("\n  writes do not wait for replicas (wait_replicas = 0)\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn bad_redis_layouts_are_refused_without_the_password() {
+    let url = |url: &str| format!("{BASE}\n[store]\nurl = \"{url}\"\n");
+    for (text, gist) in [
+        (
+            url("redis+sentinel://:hunter2@10.0.0.1:26379,10.0.0.2:26379"),
+            "the name of the service the Sentinels monitor is missing: \
+             redis+sentinel://[:PASSWORD@]HOST:PORT,HOST:PORT,…/SERVICE[/DB]",
+        ),
+        (
+            url("redis+sentinel://:hunter2@10.0.0.1:26379,10.0.0.2:port/mymaster"),
+            "address 2 of the list, \"10.0.0.2:port\", is not HOST:PORT",
+        ),
+        (
+            url("redis+cluster://:hunter2@"),
+            "no HOST:PORT given: redis+cluster://[:PASSWORD@]HOST:PORT,HOST:PORT,…",
+        ),
+        (
+            url("redis+cluster://:hunter2@n1:7000,n2:7000/3"),
+            "a Redis Cluster has database 0 only",
+        ),
+        (
+            url("redis+sentinel://s1:26379/m?password=hunter2"),
+            "unknown parameter \"password\": only sentinel_username and sentinel_password",
+        ),
+        (
+            url("memcached://:hunter2@cache:11211"),
+            "unsupported scheme \"memcached\": use redis://, rediss://, redis+sentinel://",
+        ),
+    ] {
+        check_fails(&text, "url = ", "store.url", &[gist]);
+        let dir = tempfile::tempdir().unwrap();
+        let config = write(dir.path(), "config.toml", &text);
+        assert!(!stderr(&check(dir.path(), &config)).contains("hunter2"));
+    }
+    let with = |extra: &str| format!("{BASE}\n[store]\nurl = \"redis+cluster://n1\"\n{extra}\n");
+    check_fails(
+        &with("wait_replicas = 17"),
+        "wait_replicas = ",
+        "store.wait_replicas",
+        &["17 is not between 0 and 16"],
+    );
+    check_fails(
+        &with("wait_timeout = \"2s\""),
+        "wait_timeout = ",
+        "store.wait_timeout",
+        &["must be between 1ms and 1s"],
+    );
+    check_fails(
+        &with("wait_timeout = \"soon\""),
+        "wait_timeout = ",
+        "store.wait_timeout",
+        &["\"soon\" is not a duration like \"250ms\" or \"1s\""],
+    );
+    check_fails(
+        &format!("{BASE}\n[store]\nwait_replicas = 1\n"),
+        "wait_replicas = ",
+        "store.wait_replicas",
+        &["only Redis has replicas to wait for"],
     );
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command: `bash tests/run.sh [cargo test arguments…]`.
-# The Redis store tests start redis-servers of their own, so install it first if missing.
+# The Redis store tests start redis-servers of their own — single servers, replicas, cluster
+# nodes, and Sentinels as `redis-server --sentinel` (no redis-sentinel or redis-cli needed) —
+# so install it first if missing. SOCIALGATE_TEST_REDIS_SERVER=valkey-server runs them on
+# Valkey instead (installed by whoever sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null 2>&1; then
+if [ -z "${SOCIALGATE_TEST_REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
     echo "tests/run.sh: redis-server is missing; installing it (the Redis store tests need it)" >&2
     bash tests/apt-install.sh redis-server
 fi

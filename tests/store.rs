@@ -1,6 +1,8 @@
-//! The `Store` contract, checked the same way against both stores: the memory store and a
-//! Redis store on a `redis-server` of the test's own. Then what only Redis has: the key
-//! prefix, outages and recovery, URLs with passwords. Then browser sessions over both.
+//! The `Store` contract, checked the same way against every store: the memory store, and
+//! Redis on `redis-server`s of the test's own — one server, a Sentinel-managed primary with
+//! a replica, a cluster of three primaries with a replica each (writes there wait for the
+//! replica). Then what only Redis has: the key prefix, outages and recovery, URLs with
+//! passwords. Then browser sessions over every store.
 
 mod support;
 
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use socialgate::store::{self, MemoryStore, RedisStore, Store, StoreError, Ttl};
 use socialgate::web::session_store::BrowserSessions;
-use support::redis::RedisServer;
+use support::redis::{RedisCluster, RedisServer, SentinelGroup};
 use time::OffsetDateTime;
 use tokio::sync::Barrier;
 use tower_sessions::SessionStore;
@@ -25,17 +27,24 @@ const PAST_SHORT: Duration = Duration::from_millis(700);
 /// may take to notice that Redis is back.
 const BOUND: Duration = Duration::from_secs(10);
 
-/// A store under test; for Redis, also the server it talks to (stopped when dropped).
+/// A store under test; for Redis, also the servers it talks to (stopped when dropped).
 struct Backend {
     store: Arc<dyn Store>,
-    server: Option<RedisServer>,
+    servers: Servers,
+}
+
+enum Servers {
+    None,
+    One(RedisServer),
+    Sentinel(SentinelGroup),
+    Cluster(RedisCluster),
 }
 
 impl Backend {
     fn memory() -> Backend {
         Backend {
             store: Arc::new(MemoryStore::new()),
-            server: None,
+            servers: Servers::None,
         }
     }
 
@@ -43,13 +52,41 @@ impl Backend {
         let server = RedisServer::start().await;
         Backend {
             store: Arc::new(RedisStore::open(&server.url()).unwrap()),
-            server: Some(server),
+            servers: Servers::One(server),
+        }
+    }
+
+    async fn redis_sentinel() -> Backend {
+        let group = SentinelGroup::start(1).await;
+        Backend {
+            store: Arc::new(RedisStore::open(&group.url()).unwrap()),
+            servers: Servers::Sentinel(group),
+        }
+    }
+
+    async fn redis_cluster() -> Backend {
+        let cluster = RedisCluster::start(3, 1).await;
+        Backend {
+            store: Arc::new(RedisStore::open(&cluster.url()).unwrap()),
+            servers: Servers::Cluster(cluster),
         }
     }
 }
 
-/// Each named `async fn(Backend)` becomes a module with a `memory` and a `redis` test.
-macro_rules! for_both_stores {
+impl Backend {
+    /// Every key in Redis (on the primary, or the cluster's primaries); `None` for memory.
+    async fn redis_keys(&self) -> Option<Vec<String>> {
+        match &self.servers {
+            Servers::None => None,
+            Servers::One(server) => Some(server.keys().await),
+            Servers::Sentinel(group) => Some(group.primary.keys().await),
+            Servers::Cluster(cluster) => Some(cluster.keys().await),
+        }
+    }
+}
+
+/// Each named `async fn(Backend)` becomes a module with a test per store.
+macro_rules! for_every_store {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,11 +98,21 @@ macro_rules! for_both_stores {
             async fn redis() {
                 super::$name(super::Backend::redis().await).await;
             }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis_sentinel() {
+                super::$name(super::Backend::redis_sentinel().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn redis_cluster() {
+                super::$name(super::Backend::redis_cluster().await).await;
+            }
         }
     )*};
 }
 
-for_both_stores!(
+for_every_store!(
     put_then_get_returns_the_bytes,
     get_does_not_consume,
     take_returns_a_value_once,
@@ -649,10 +696,9 @@ async fn sessions_create_save_load_delete(b: Backend) {
     sessions.save(&r).await.unwrap();
     assert_eq!(sessions.load(&id).await.unwrap(), Some(r.clone()));
 
-    if let Some(server) = &b.server {
+    if let Some(keys) = b.redis_keys().await {
         // Redis holds the session under a hash of its id: the cookie's value is not in it.
         let hash = socialgate::primitives::hash_secret(&id.to_string());
-        let keys = server.keys().await;
         assert_eq!(keys, [format!("socialgate:browser:{hash}")]);
         assert!(!keys[0].contains(&id.to_string()));
     }

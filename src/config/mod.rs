@@ -118,6 +118,10 @@ pub struct StoreConfig {
     pub url: StoreUrl,
     /// The memory store's bound, in bytes (unused with Redis).
     pub max_memory: u64,
+    /// What the URL names (shown by `check`, without the password).
+    pub location: crate::store::Location,
+    /// Replicas a write waits for (Redis only; `None` with memory).
+    pub wait: Option<crate::store::Wait>,
 }
 
 /// The store's URL (`memory://`, `redis://…`). It may hold a Redis password, so its `Debug`
@@ -129,7 +133,7 @@ impl StoreUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// `memory`, `redis` or `rediss`: what may be logged.
+    /// `memory`, `redis`, `rediss+sentinel`, …: what may be logged.
     pub fn scheme(&self) -> &str {
         self.0.split("://").next().unwrap_or_default()
     }
@@ -271,10 +275,7 @@ impl Ctx<'_> {
 
     fn validate(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let (server, source) = self.server(&raw.server)?;
-        let store = StoreConfig {
-            url: self.store_url(raw.store.url)?,
-            max_memory: self.max_memory(raw.store.max_memory)?,
-        };
+        let store = self.store(raw.store)?;
         let session = self.session(raw.session)?;
         let tokens = self.tokens(raw.tokens)?;
         if raw.providers.is_empty() {

@@ -46,6 +46,8 @@ pub(super) struct RawServer {
 pub(super) struct RawStore {
     pub url: Option<Env>,
     pub max_memory: Option<Env>,
+    pub wait_replicas: Option<i64>,
+    pub wait_timeout: Option<Env>,
 }
 
 #[derive(Deserialize, Default)]

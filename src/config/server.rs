@@ -7,10 +7,13 @@ use std::time::Duration;
 use url::Url;
 
 use super::expand::Env;
-use super::schema::{RawServer, RawSession, RawTokens};
-use super::{ConfigError, Ctx, Issuer, ServerConfig, SessionConfig, StoreUrl, TokensConfig};
+use super::schema::{RawServer, RawSession, RawStore, RawTokens};
+use super::{
+    ConfigError, Ctx, Issuer, ServerConfig, SessionConfig, StoreConfig, StoreUrl, TokensConfig,
+};
 use crate::provider::descriptor::DescriptorSource;
 use crate::provider::settings::is_loopback;
+use crate::store::{Location, StoreError, Topology, Wait};
 
 impl Ctx<'_> {
     /// `[server]`, and where the descriptors it names are looked up.
@@ -64,23 +67,73 @@ impl Ctx<'_> {
         Ok(size.as_u64())
     }
 
-    pub(super) fn store_url(&self, url: Option<Env>) -> Result<StoreUrl, ConfigError> {
+    /// `[store]`: the URL, the memory store's bound, the replicas a Redis write waits for.
+    pub(super) fn store(&self, mut raw: RawStore) -> Result<StoreConfig, ConfigError> {
+        let (url, location) = self.store_url(raw.url.take())?;
+        let wait = match location.topology() {
+            None => {
+                for (key, set) in [
+                    ("store.wait_replicas", raw.wait_replicas.is_some()),
+                    ("store.wait_timeout", raw.wait_timeout.is_some()),
+                ] {
+                    if set {
+                        return Err(self.err(key, "only Redis has replicas to wait for"));
+                    }
+                }
+                None
+            }
+            Some(topology) => Some(self.wait(&raw, topology)?),
+        };
+        Ok(StoreConfig {
+            url,
+            max_memory: self.max_memory(raw.max_memory)?,
+            location,
+            wait,
+        })
+    }
+
+    fn store_url(&self, url: Option<Env>) -> Result<(StoreUrl, Location), ConfigError> {
         let url = url.map_or_else(|| "memory://".to_string(), |u| u.0);
-        if url != "memory://" {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                // Only the scheme: a store URL may carry a password.
-                let scheme = url.split("://").next().unwrap_or("");
+        // The error names the scheme or one host of a list, never the password.
+        let location = Location::parse(&url).map_err(|e| match e {
+            StoreError::BadUrl(message) => self.err("store.url", message),
+            other => self.err("store.url", other.to_string()),
+        })?;
+        Ok((StoreUrl(url), location))
+    }
+
+    /// `wait_replicas` (0 to 16) and `wait_timeout` (1ms to 1s).
+    fn wait(&self, raw: &RawStore, topology: Topology) -> Result<Wait, ConfigError> {
+        let default = Wait::default_for(topology);
+        let replicas = match raw.wait_replicas {
+            None => default.replicas,
+            Some(n @ 0..=16) => n as u32,
+            Some(n) => {
                 return Err(self.err(
-                    "store.url",
-                    format!(
-                        "the store scheme {scheme:?} is not supported; use \"memory://\" or \"redis://host:port/db\""
-                    ),
+                    "store.wait_replicas",
+                    format!("{n} is not between 0 and 16"),
                 ));
             }
-            crate::store::parse_redis_url(&url)
-                .map_err(|e| self.err("store.url", e.to_string()))?;
-        }
-        Ok(StoreUrl(url))
+        };
+        let timeout = match &raw.wait_timeout {
+            None => default.timeout,
+            Some(Env(value)) => match humantime::parse_duration(value.trim()) {
+                Ok(d) if (Duration::from_millis(1)..=Duration::from_secs(1)).contains(&d) => d,
+                Ok(_) => {
+                    return Err(self.err(
+                        "store.wait_timeout",
+                        "must be between 1ms and 1s (a request waits at most 2s for Redis)",
+                    ));
+                }
+                Err(_) => {
+                    return Err(self.err(
+                        "store.wait_timeout",
+                        format!("{value:?} is not a duration like \"250ms\" or \"1s\""),
+                    ));
+                }
+            },
+        };
+        Ok(Wait { replicas, timeout })
     }
 
     pub(super) fn session(&self, raw: RawSession) -> Result<SessionConfig, ConfigError> {

@@ -1,6 +1,6 @@
 //! Where all state between requests lives (pending logins, one-time codes, SSO sessions,
 //! refresh tokens, signing keys): behind the `Store` trait, so one instance keeps it in
-//! memory and several share a Redis server.
+//! memory and several share Redis (one server, a Sentinel-managed primary, or a cluster).
 
 mod measured;
 mod memory;
@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use memory::{DEFAULT_MAX_MEMORY, MemoryLimits, MemoryStore, PoolUse};
-pub use redis::{RedisStore, parse_url as parse_redis_url};
+pub use redis::{RedisStore, Topology};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -69,21 +69,106 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// Opens the store named by `[store] url`: `memory://` or `redis://` / `rediss://`.
-pub fn open(url: &str, memory: MemoryLimits) -> Result<Arc<dyn Store>, StoreError> {
-    if url == "memory://" {
-        let store = Arc::new(MemoryStore::with_limits(memory));
-        return Ok(Arc::new(measured::Measured(store)));
+/// How many replicas must have a write before the gateway answers, and how long it waits
+/// for them (`[store] wait_replicas`, `wait_timeout`; Redis only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait {
+    pub replicas: u32,
+    pub timeout: Duration,
+}
+
+impl Wait {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
+    /// One replica where the topology fails over (Sentinel, Cluster), none for one server.
+    pub fn default_for(topology: Topology) -> Wait {
+        let replicas = match topology {
+            Topology::Single => 0,
+            Topology::Sentinel | Topology::Cluster => 1,
+        };
+        Wait {
+            replicas,
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
     }
-    if url.starts_with("redis://") || url.starts_with("rediss://") {
-        let store = Arc::new(RedisStore::open(url)?);
-        return Ok(Arc::new(measured::Measured(store)));
+}
+
+/// How `open` sets a store up; each store takes what concerns it.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The memory store's bound, in bytes.
+    pub max_memory: u64,
+    /// Key prefixes of entries anyone can create before logging in: the memory store keeps
+    /// them in a pool of their own; Redis never waits for replicas to have them.
+    pub transient: Vec<&'static str>,
+    /// Replicas a Redis write waits for; `None`: the topology's default.
+    pub wait: Option<Wait>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_memory: DEFAULT_MAX_MEMORY,
+            transient: Vec::new(),
+            wait: None,
+        }
     }
-    // The URL may hold a password: name only its scheme.
-    let scheme = url.split_once("://").map_or("", |(s, _)| s);
-    Err(StoreError::BadUrl(format!(
-        "unsupported scheme {scheme:?}: use memory:// or redis://"
-    )))
+}
+
+/// What `[store] url` names, checked without connecting; shows as what the store will
+/// connect to, without the password.
+pub enum Location {
+    Memory,
+    Redis(Box<redis::Target>),
+}
+
+impl Location {
+    pub fn parse(url: &str) -> Result<Location, StoreError> {
+        if url == "memory://" {
+            return Ok(Location::Memory);
+        }
+        redis::parse_url(url).map(|target| Location::Redis(Box::new(target)))
+    }
+
+    /// The Redis topology; `None` for memory.
+    pub fn topology(&self) -> Option<Topology> {
+        match self {
+            Location::Memory => None,
+            Location::Redis(target) => Some(target.topology()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Location({self})")
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Memory => f.write_str("this process's memory (one instance)"),
+            Location::Redis(target) => target.fmt(f),
+        }
+    }
+}
+
+/// Opens the store named by `[store] url`: `memory://`, or Redis (`redis://`, `rediss://`,
+/// `redis+sentinel://`, `redis+cluster://`, …).
+pub fn open(url: &str, settings: Settings) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = match Location::parse(url)? {
+        Location::Memory => Arc::new(MemoryStore::with_limits(MemoryLimits {
+            max_memory: settings.max_memory,
+            transient: settings.transient,
+        })),
+        Location::Redis(_) => Arc::new(RedisStore::open_with(
+            url,
+            settings.wait,
+            settings.transient,
+        )?),
+    };
+    Ok(Arc::new(measured::Measured(store)))
 }
 
 pub async fn put_json<T: Serialize>(

@@ -59,6 +59,8 @@ pub struct Options {
     pub ok_secret_key: &'static str,
     /// `[store] url`; memory when `None`.
     pub store_url: Option<String>,
+    /// Extra keys in `[store]`.
+    pub store_extra: String,
     /// Gateway instances behind one issuer (a balancer when more than one).
     pub instances: usize,
     /// Extra top-level tables (`[session]`, `[tokens]`).
@@ -83,6 +85,7 @@ impl Default for Options {
             ok_token_lifetime: "1800",
             ok_secret_key: "0F1E2D3C4B5A69788796A5B4",
             store_url: None,
+            store_extra: String::new(),
             instances: 1,
             extra_toml: String::new(),
             shop_extra: String::new(),
@@ -136,6 +139,7 @@ data_dir = "data"
 
 [store]
 url = "{store_url}"
+{store_extra}
 
 {extra_toml}
 
@@ -180,6 +184,7 @@ redirect_uris = ["{SPA_REDIRECT}"]
 "#,
             ok_secret_key = options.ok_secret_key,
             store_url = options.store_url.as_deref().unwrap_or("memory://"),
+            store_extra = options.store_extra,
             extra_toml = options.extra_toml,
             shop_extra = options.shop_extra,
             forum_extra = options.forum_extra,
