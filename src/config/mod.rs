@@ -113,7 +113,7 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct StoreConfig {
     pub url: StoreUrl,
     /// The memory store's bound, in bytes (unused with Redis).
@@ -122,6 +122,14 @@ pub struct StoreConfig {
     pub location: crate::store::Location,
     /// Replicas a write waits for (Redis only; `None` with memory).
     pub wait: Option<crate::store::Wait>,
+}
+
+/// Two store settings are the same when their URLs and bounds are (the location is read
+/// from the URL).
+impl PartialEq for StoreConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.url == other.url && self.max_memory == other.max_memory && self.wait == other.wait
+    }
 }
 
 /// The store's URL (`memory://`, `redis://…`). It may hold a Redis password, so its `Debug`
