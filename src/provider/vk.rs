@@ -31,12 +31,35 @@ struct Vk {
 }
 
 /// The account id a token answer names, as VK writes it (number or string).
-fn token_user_id(token: &UpstreamToken) -> Option<String> {
+pub(super) fn token_user_id(token: &UpstreamToken) -> Option<String> {
     match token.extra.get("user_id") {
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
     }
+}
+
+/// The person in `users.get`'s answer, who must be the token's `user_id`, with the token
+/// answer's `email` added.
+pub(super) fn users_get_profile(
+    answer: &serde_json::Value,
+    user_id: &str,
+    email: Option<&serde_json::Value>,
+) -> Result<serde_json::Value, &'static str> {
+    let mut profile = answer
+        .get("response")
+        .and_then(|r| r.get(0))
+        .filter(|u| u.is_object())
+        .cloned()
+        .ok_or("users.get returned no user")?;
+    let profile_id = profile.get("id").map(|v| v.to_string());
+    if profile_id.as_deref() != Some(user_id) {
+        return Err("users.get answered for another user");
+    }
+    if let (Some(email), Some(obj)) = (email, profile.as_object_mut()) {
+        obj.insert("email".into(), email.clone());
+    }
+    Ok(profile)
 }
 
 #[async_trait]
@@ -68,20 +91,7 @@ impl Quirks for Vk {
         ];
         let request = net.http.post(net.userinfo.clone()).form(&params);
         let value = net.call(request, Call::Method("users.get")).await?;
-        let mut profile = value
-            .get("response")
-            .and_then(|r| r.get(0))
-            .filter(|u| u.is_object())
-            .cloned()
-            .ok_or_else(|| net.malformed("users.get returned no user"))?;
-        let profile_id = profile.get("id").map(|v| v.to_string());
-        if profile_id.as_deref() != Some(user_id.as_str()) {
-            return Err(net.malformed("users.get answered for another user"));
-        }
-        if let (Some(email), Some(obj)) = (token.extra.get("email"), profile.as_object_mut()) {
-            obj.insert("email".into(), email.clone());
-        }
-        Ok(profile)
+        users_get_profile(&value, &user_id, token.extra.get("email")).map_err(|e| net.malformed(e))
     }
 
     fn has_api(&self) -> bool {
