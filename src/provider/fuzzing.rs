@@ -61,11 +61,18 @@ impl Networks {
         Ok(networks)
     }
 
-    /// Every reader, on `body`.
+    /// Every reader, on `body`. Answers are read once (their reading is the same for
+    /// every network but for the names in errors); profiles by every network's claim map.
     pub fn read(&self, body: &[u8]) -> Read {
         let mut read = Read::default();
-        for net in &self.generic {
-            read_generic(net, body, &mut read);
+        if let Some(net) = self.generic.first() {
+            for profile in read_answers(net, body, &mut read) {
+                for net in &self.generic {
+                    if let Some(identity) = read.keep(net.identity(&profile)) {
+                        read.identities.push(identity);
+                    }
+                }
+            }
         }
         for (oidc, config) in &self.oidc {
             read_oidc(oidc, config, body, &mut read);
@@ -74,7 +81,8 @@ impl Networks {
     }
 }
 
-fn read_generic(net: &Network, body: &[u8], read: &mut Read) {
+/// `body` as a token answer and as an API answer; the profiles found in it.
+fn read_answers(net: &Network, body: &[u8], read: &mut Read) -> Vec<serde_json::Value> {
     for status in [StatusCode::OK, StatusCode::BAD_REQUEST] {
         if let Some(token) = read.keep(net.flow.exchange_answered(status, body)) {
             let _ = UpstreamTokens::from_answer(&token);
@@ -86,23 +94,21 @@ fn read_generic(net: &Network, body: &[u8], read: &mut Read) {
         (StatusCode::OK, Call::Endpoint("profile")),
         (StatusCode::UNAUTHORIZED, Call::Endpoint("profile")),
     ];
+    let mut profiles = Vec::new();
     for (status, call) in calls {
         let Some(value) = read.keep(net.answer(status, body, call)) else {
             continue;
         };
-        if let Some(identity) = read.keep(net.identity(&value)) {
-            read.identities.push(identity);
-        }
         let email = serde_json::Value::from("person@example.com");
         if let Ok(profile) = vk::users_get_profile(&value, "1", Some(&email)) {
-            if let Some(identity) = read.keep(net.identity(&profile)) {
-                read.identities.push(identity);
-            }
+            profiles.push(profile);
         }
-        if let Ok(emails) = serde_json::from_value::<Vec<github::Email>>(value) {
+        if let Ok(emails) = serde_json::from_value::<Vec<github::Email>>(value.clone()) {
             let _ = github::chosen_email(&emails, Some("person@example.com"));
         }
+        profiles.push(value);
     }
+    profiles
 }
 
 fn read_oidc(oidc: &Oidc, config: &ProviderConfig, body: &[u8], read: &mut Read) {

@@ -118,3 +118,29 @@ impl Quirks for Vk {
         net.relay(net.http.post(url).form(&form)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn users_get_must_answer_for_the_tokens_owner() {
+        let answer = json!({"response": [{"id": 1, "first_name": "Pavel"}]});
+        let email = json!("durov@example.com");
+        let profile = users_get_profile(&answer, "1", Some(&email)).unwrap();
+        assert_eq!(profile["email"], "durov@example.com");
+        assert_eq!(profile["first_name"], "Pavel");
+        // A token for person 2 never yields person 1's profile.
+        assert_eq!(
+            users_get_profile(&answer, "2", Some(&email)).unwrap_err(),
+            "users.get answered for another user"
+        );
+        for empty in [json!({"response": []}), json!({"response": [7]}), json!([])] {
+            assert_eq!(
+                users_get_profile(&empty, "1", None).unwrap_err(),
+                "users.get returned no user"
+            );
+        }
+    }
+}
