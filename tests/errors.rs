@@ -948,3 +948,112 @@ async fn browser_apps_may_call_the_token_endpoint_cross_origin_but_not_authorize
             .is_none()
     );
 }
+
+// ---- where codes and tokens travel (RFC 9700 §4.2, §4.3, §4.12, §4.16) ----
+
+/// What every answer that may carry a code, or show the login, says to the browser.
+fn assert_unframed_and_unreferred(response: &reqwest::Response, what: &str) {
+    let h = response.headers();
+    assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+    assert_eq!(h["x-frame-options"], "DENY", "{what}");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+}
+
+#[tokio::test]
+async fn codes_travel_in_303_redirects_that_no_page_may_frame_or_refer_on() {
+    let gw = TestGateway::start().await;
+    // The chooser, where a person clicks: no other site may frame it.
+    let chooser = gw.browser.get(gw.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "openid"),
+    ]));
+    let chooser = chooser.send().await.unwrap();
+    assert_eq!(chooser.status(), 200);
+    assert_unframed_and_unreferred(&chooser, "the login page");
+
+    // A form POST to /authorize is answered with 303: the browser GETs the next hop and
+    // never re-POSTs the form to another server (a 307 would).
+    let form = [
+        ("response_type", "code"),
+        ("client_id", SHOP),
+        ("redirect_uri", SHOP_REDIRECT),
+        ("scope", "openid"),
+        ("state", "st-1"),
+        ("provider", "ok"),
+    ];
+    let to_network = gw
+        .browser
+        .post(format!("{}/authorize", gw.issuer))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(to_network.status(), 303);
+    assert_unframed_and_unreferred(&to_network, "the redirect to the network");
+    let at_network = gw.browser.get(location(&to_network)).send().await.unwrap();
+    let back = gw.browser.get(location(&at_network)).send().await.unwrap();
+    assert_eq!(back.status(), 303);
+    let site = location_url(&back);
+    assert!(site.as_str().starts_with(SHOP_REDIRECT), "{site}");
+    assert!(param(&site, "code").is_some());
+    // The site's page may not pass the code on in a Referer.
+    assert_unframed_and_unreferred(&back, "the redirect with the code");
+}
+
+#[tokio::test]
+async fn tokens_are_read_only_from_the_authorization_header_and_posted_forms() {
+    let gw = TestGateway::start().await;
+    let code = login_code(&gw, SHOP, SHOP_REDIRECT, "ok").await;
+    let (_, tokens) = redeem(&gw, &code, SHOP_REDIRECT, SHOP, SHOP_SECRET).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    // RFC 6750 §2.3's URI query parameter ends up in histories and logs: not read.
+    let in_query = browser()
+        .get(format!("{}/userinfo?access_token={access}", gw.issuer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_query.status(), 401);
+    assert_eq!(
+        in_query.headers()["www-authenticate"],
+        "Bearer realm=\"socialgate\""
+    );
+    let in_body = browser()
+        .post(format!("{}/userinfo", gw.issuer))
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_body.status(), 401);
+    assert_eq!(
+        bearer_get(&format!("{}/userinfo", gw.issuer), access)
+            .await
+            .0,
+        200
+    );
+    // The token endpoint takes no request in a URL.
+    let get_token = browser()
+        .get(format!(
+            "{}/token?grant_type=authorization_code&code={code}&client_id={SHOP}&client_secret={SHOP_SECRET}",
+            gw.issuer
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get_token.status(), 405);
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_refused_unread() {
+    let gw = TestGateway::start().await;
+    let filler = "a".repeat(64 * 1024);
+    let response = browser()
+        .post(format!("{}/token", gw.issuer))
+        .form(&[("grant_type", "authorization_code"), ("code", &filler)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+}

@@ -514,4 +514,46 @@ redirect_uris = ["https://spa.example/cb"]
             _ => panic!("expected a site error"),
         }
     }
+
+    #[test]
+    fn request_objects_other_response_modes_and_oversized_values_are_refused() {
+        let c = config();
+        let refused = |change: fn(&mut AuthorizeParams)| {
+            let mut p = params("shop", "https://shop.example/cb?x=1");
+            change(&mut p);
+            match validate(&c, p) {
+                Err(Error::Site(e)) => (e.code, e.description),
+                _ => panic!("expected a site error"),
+            }
+        };
+        // A request_uri would have the gateway fetch any URL a site names.
+        assert_eq!(
+            refused(|p| p.request_uri = Some("https://evil.example/req".into())),
+            (
+                SiteErrorCode::RequestUriNotSupported,
+                "request_uri is not supported".into()
+            )
+        );
+        assert_eq!(
+            refused(|p| p.request = Some("eyJhbGciOiJub25lIn0.e30.".into())).0,
+            SiteErrorCode::RequestNotSupported
+        );
+        // Codes travel in the query only, never in a fragment or a posted form.
+        for mode in ["fragment", "form_post", "web_message"] {
+            let mut p = params("shop", "https://shop.example/cb?x=1");
+            p.response_mode = Some(mode.into());
+            assert!(
+                matches!(validate(&c, p), Err(Error::Site(e)) if e.description == "only response_mode=query is supported"),
+                "{mode}"
+            );
+        }
+        assert_eq!(
+            refused(|p| p.state = Some("s".repeat(MAX_PARAM + 1))).1,
+            "state is too long"
+        );
+        assert_eq!(
+            refused(|p| p.nonce = Some("n".repeat(MAX_PARAM + 1))).1,
+            "nonce is too long"
+        );
+    }
 }

@@ -156,7 +156,11 @@ pub struct Network {
 }
 
 impl Network {
-    fn new(config: &ProviderConfig, callback: Url, http: reqwest::Client) -> Result<Self, String> {
+    pub(super) fn new(
+        config: &ProviderConfig,
+        callback: Url,
+        http: reqwest::Client,
+    ) -> Result<Self, String> {
         let endpoints = config.endpoints()?;
         let d = &config.descriptor;
         let flow = OAuth2Flow::new(

@@ -33,7 +33,7 @@ struct GitHub {
 }
 
 #[derive(Deserialize)]
-struct Email {
+pub(super) struct Email {
     email: String,
     #[serde(default)]
     primary: bool,
@@ -76,20 +76,26 @@ impl Quirks for GitHub {
         mut identity: Identity,
     ) -> Result<Identity, UpstreamError> {
         if let Some(emails) = self.emails(net, token.access_token.secret()).await? {
-            let verified = |e: &&Email| e.verified;
-            let chosen = emails
-                .iter()
-                .filter(verified)
-                .find(|e| e.primary)
-                .or_else(|| {
-                    // The public address, if the list vouches for it.
-                    let public = identity.email.as_deref()?;
-                    emails.iter().filter(verified).find(|e| e.email == public)
-                })
-                .map(|e| e.email.clone());
+            let chosen = chosen_email(&emails, identity.email.as_deref());
             identity.email_verified = chosen.is_some();
             identity.email = chosen;
         }
         Ok(identity)
     }
+}
+
+/// The verified primary address, else the public one (`public`) if the list vouches for it.
+pub(super) fn chosen_email(emails: &[Email], public: Option<&str>) -> Option<String> {
+    let verified = |e: &&Email| e.verified;
+    emails
+        .iter()
+        .filter(verified)
+        .find(|e| e.primary)
+        .or_else(|| {
+            emails
+                .iter()
+                .filter(verified)
+                .find(|e| Some(e.email.as_str()) == public)
+        })
+        .map(|e| e.email.clone())
 }

@@ -6,6 +6,8 @@ pub mod claims;
 pub mod demo;
 pub mod descriptor;
 pub mod facebook;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generic;
 pub mod github;
 pub mod http;

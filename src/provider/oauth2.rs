@@ -80,6 +80,25 @@ fn bearer() -> BasicTokenType {
     BasicTokenType::Bearer
 }
 
+/// A token endpoint's answer as the `oauth2` crate reads it. An error object sent with
+/// HTTP 200 (OK does so) becomes a 400, so the crate reads it as the error it is.
+fn token_answer(mut status: reqwest::StatusCode, body: Vec<u8>) -> oauth2::HttpResponse {
+    if status.is_success() {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+            if http::describe_error(&v).is_some() {
+                status = reqwest::StatusCode::BAD_REQUEST;
+            }
+        }
+    }
+    let mut response = oauth2::HttpResponse::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        oauth2::http::header::CONTENT_TYPE,
+        oauth2::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -263,8 +282,7 @@ impl OAuth2Flow {
             .map_err(|e| self.request_error(e))
     }
 
-    /// Runs one token request through the shared client. An error object sent with HTTP 200
-    /// (OK does so) is turned into a 400 so the `oauth2` crate reads it as the error it is.
+    /// Runs one token request through the shared client.
     async fn send(&self, req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, UpstreamError> {
         let (parts, body) = req.into_parts();
         let builder = self
@@ -272,21 +290,22 @@ impl OAuth2Flow {
             .request(parts.method, parts.uri.to_string())
             .headers(parts.headers)
             .body(body);
-        let (mut status, body) = http::send(&self.network, builder).await?;
-        if status.is_success() {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
-                if http::describe_error(&v).is_some() {
-                    status = reqwest::StatusCode::BAD_REQUEST;
-                }
-            }
-        }
-        let mut response = oauth2::HttpResponse::new(body);
-        *response.status_mut() = status;
-        response.headers_mut().insert(
-            oauth2::http::header::CONTENT_TYPE,
-            oauth2::http::HeaderValue::from_static("application/json"),
-        );
-        Ok(response)
+        let (status, body) = http::send(&self.network, builder).await?;
+        Ok(token_answer(status, body))
+    }
+
+    /// The code exchange with `body` as the network's answer, read as a real one is: for
+    /// the fuzz targets, which have no network to ask.
+    pub(super) fn exchange_answered(
+        &self,
+        status: reqwest::StatusCode,
+        body: &[u8],
+    ) -> Result<UpstreamToken, UpstreamError> {
+        let answer = |_| Ok::<_, UpstreamError>(token_answer(status, body.to_vec()));
+        self.client
+            .exchange_code(AuthorizationCode::new("code".into()))
+            .request(&answer)
+            .map_err(|e| self.request_error(e))
     }
 
     fn refused(&self, detail: String) -> UpstreamError {

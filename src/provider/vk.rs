@@ -31,12 +31,35 @@ struct Vk {
 }
 
 /// The account id a token answer names, as VK writes it (number or string).
-fn token_user_id(token: &UpstreamToken) -> Option<String> {
+pub(super) fn token_user_id(token: &UpstreamToken) -> Option<String> {
     match token.extra.get("user_id") {
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
     }
+}
+
+/// The person in `users.get`'s answer, who must be the token's `user_id`, with the token
+/// answer's `email` added.
+pub(super) fn users_get_profile(
+    answer: &serde_json::Value,
+    user_id: &str,
+    email: Option<&serde_json::Value>,
+) -> Result<serde_json::Value, &'static str> {
+    let mut profile = answer
+        .get("response")
+        .and_then(|r| r.get(0))
+        .filter(|u| u.is_object())
+        .cloned()
+        .ok_or("users.get returned no user")?;
+    let profile_id = profile.get("id").map(|v| v.to_string());
+    if profile_id.as_deref() != Some(user_id) {
+        return Err("users.get answered for another user");
+    }
+    if let (Some(email), Some(obj)) = (email, profile.as_object_mut()) {
+        obj.insert("email".into(), email.clone());
+    }
+    Ok(profile)
 }
 
 #[async_trait]
@@ -68,20 +91,7 @@ impl Quirks for Vk {
         ];
         let request = net.http.post(net.userinfo.clone()).form(&params);
         let value = net.call(request, Call::Method("users.get")).await?;
-        let mut profile = value
-            .get("response")
-            .and_then(|r| r.get(0))
-            .filter(|u| u.is_object())
-            .cloned()
-            .ok_or_else(|| net.malformed("users.get returned no user"))?;
-        let profile_id = profile.get("id").map(|v| v.to_string());
-        if profile_id.as_deref() != Some(user_id.as_str()) {
-            return Err(net.malformed("users.get answered for another user"));
-        }
-        if let (Some(email), Some(obj)) = (token.extra.get("email"), profile.as_object_mut()) {
-            obj.insert("email".into(), email.clone());
-        }
-        Ok(profile)
+        users_get_profile(&value, &user_id, token.extra.get("email")).map_err(|e| net.malformed(e))
     }
 
     fn has_api(&self) -> bool {
@@ -106,5 +116,31 @@ impl Quirks for Vk {
         form.push(("access_token".into(), access_token.into()));
         form.push(("v".into(), self.api_version.clone()));
         net.relay(net.http.post(url).form(&form)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn users_get_must_answer_for_the_tokens_owner() {
+        let answer = json!({"response": [{"id": 1, "first_name": "Pavel"}]});
+        let email = json!("durov@example.com");
+        let profile = users_get_profile(&answer, "1", Some(&email)).unwrap();
+        assert_eq!(profile["email"], "durov@example.com");
+        assert_eq!(profile["first_name"], "Pavel");
+        // A token for person 2 never yields person 1's profile.
+        assert_eq!(
+            users_get_profile(&answer, "2", Some(&email)).unwrap_err(),
+            "users.get answered for another user"
+        );
+        for empty in [json!({"response": []}), json!({"response": [7]}), json!([])] {
+            assert_eq!(
+                users_get_profile(&empty, "1", None).unwrap_err(),
+                "users.get returned no user"
+            );
+        }
     }
 }

@@ -113,7 +113,7 @@ impl FromRequestParts<AppState> for ClientSource {
 }
 
 #[derive(Deserialize)]
-struct WithCredentials<T> {
+pub(super) struct WithCredentials<T> {
     client_id: Option<String>,
     client_secret: Option<String>,
     #[serde(flatten)]
@@ -139,7 +139,7 @@ where
 }
 
 impl<T> ClientForm<T> {
-    fn from_body(
+    pub(super) fn from_body(
         basic: Option<&str>,
         body: WithCredentials<T>,
         source: Source,
@@ -154,7 +154,7 @@ impl<T> ClientForm<T> {
 }
 
 /// A body that cannot be read: `invalid_request`, saying why.
-fn unreadable(what: &str, why: impl std::fmt::Display) -> Error {
+pub(super) fn unreadable(what: &str, why: impl std::fmt::Display) -> Error {
     Error::token(
         TokenErrorCode::InvalidRequest,
         format!("the body {what}: {why}"),

@@ -6,6 +6,8 @@ mod browser;
 mod demo;
 pub mod errors;
 mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 mod metrics;
 mod oidc;
 pub mod pages;

@@ -59,7 +59,7 @@ struct Metadata {
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
-struct Discovered {
+pub(in crate::provider) struct Discovered {
     flow: OAuth2Flow,
     issuer: String,
     userinfo: Option<Url>,
@@ -179,13 +179,22 @@ impl Oidc {
     async fn fetch_discovery(&self) -> Result<Discovered, UpstreamError> {
         let url = format!("{}/.well-known/openid-configuration", self.issuer);
         let (status, body) = http::send(&self.network, self.http.get(&url)).await?;
+        self.read_discovery(status, &body)
+    }
+
+    /// The discovery document's answer, checked: the issuer it names, https endpoints.
+    pub(in crate::provider) fn read_discovery(
+        &self,
+        status: reqwest::StatusCode,
+        body: &[u8],
+    ) -> Result<Discovered, UpstreamError> {
         if !status.is_success() {
             return Err(self.refused(format!(
                 "its discovery document answered HTTP {}",
                 status.as_u16()
             )));
         }
-        let meta: Metadata = serde_json::from_slice(&body)
+        let meta: Metadata = serde_json::from_slice(body)
             .map_err(|e| self.malformed(format!("its discovery document is invalid: {e}")))?;
         if meta.issuer.trim_end_matches('/') != self.issuer && !self.issuer_from_discovery {
             return Err(self.malformed(format!(
@@ -252,12 +261,26 @@ impl Oidc {
             return Ok(k);
         }
         let (status, body) = http::send(&self.network, self.http.get(d.jwks_uri.clone())).await?;
+        let fetched = Arc::new(Keys {
+            set: self.read_jwks(status, &body)?,
+            fetched: Some(Instant::now()),
+        });
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = fetched.clone();
+        find(&fetched.set)
+            .ok_or_else(|| self.refused("the id_token is signed with a key it does not publish"))
+    }
+
+    /// The JWKS's answer: the keys this gateway can use (others are skipped, not fatal).
+    pub(in crate::provider) fn read_jwks(
+        &self,
+        status: reqwest::StatusCode,
+        body: &[u8],
+    ) -> Result<JwkSet, UpstreamError> {
         if !status.is_success() {
             return Err(self.refused(format!("its JWKS answered HTTP {}", status.as_u16())));
         }
-        // Keys of types this gateway cannot use are skipped, not fatal.
         let raw: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|_| self.malformed("its JWKS is not JSON"))?;
+            serde_json::from_slice(body).map_err(|_| self.malformed("its JWKS is not JSON"))?;
         let keys = raw
             .get("keys")
             .and_then(|k| k.as_array())
@@ -265,13 +288,7 @@ impl Oidc {
             .iter()
             .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
             .collect();
-        let fetched = Arc::new(Keys {
-            set: JwkSet { keys },
-            fetched: Some(Instant::now()),
-        });
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = fetched.clone();
-        find(&fetched.set)
-            .ok_or_else(|| self.refused("the id_token is signed with a key it does not publish"))
+        Ok(JwkSet { keys })
     }
 
     /// Verifies the id_token and returns its claims.
@@ -281,6 +298,17 @@ impl Oidc {
         id_token: &str,
         nonce: &str,
     ) -> Result<serde_json::Map<String, serde_json::Value>, UpstreamError> {
+        let header = self.id_token_header(id_token)?;
+        let jwk = self.key(d, header.kid.as_deref()).await?;
+        let claims = self.decode_id_token(id_token, &jwk, header.alg)?;
+        self.check_claims(&d.issuer, claims, nonce)
+    }
+
+    /// The id_token's header, its algorithm one of those allowed.
+    pub(in crate::provider) fn id_token_header(
+        &self,
+        id_token: &str,
+    ) -> Result<jsonwebtoken::Header, UpstreamError> {
         let header = jsonwebtoken::decode_header(id_token)
             .map_err(|_| self.malformed("the id_token is not a signed JWT"))?;
         if !ALGORITHMS.contains(&header.alg) {
@@ -289,13 +317,22 @@ impl Oidc {
                 header.alg
             )));
         }
-        let jwk = self.key(d, header.kid.as_deref()).await?;
-        if !key_fits(&jwk, header.alg) {
+        Ok(header)
+    }
+
+    /// The id_token's claims, its signature checked with `jwk`, its `aud` and expiry too.
+    pub(in crate::provider) fn decode_id_token(
+        &self,
+        id_token: &str,
+        jwk: &Jwk,
+        alg: Algorithm,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, UpstreamError> {
+        if !key_fits(jwk, alg) {
             return Err(self.refused("the id_token's algorithm does not match its key"));
         }
         let key =
-            DecodingKey::from_jwk(&jwk).map_err(|_| self.malformed("its JWKS key is unusable"))?;
-        let mut validation = Validation::new(header.alg);
+            DecodingKey::from_jwk(jwk).map_err(|_| self.malformed("its JWKS key is unusable"))?;
+        let mut validation = Validation::new(alg);
         validation.leeway = LEEWAY;
         validation.set_audience(&[&self.client_id]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -314,13 +351,23 @@ impl Oidc {
                 _ => self.malformed("the id_token cannot be read"),
             }
         })?;
-        let claims = data.claims;
+        Ok(data.claims)
+    }
+
+    /// The claims of a signed id_token, checked: issued by `issuer` (the discovery
+    /// document's), to this client, for this login's `nonce`.
+    pub(in crate::provider) fn check_claims(
+        &self,
+        issuer: &str,
+        claims: serde_json::Map<String, serde_json::Value>,
+        nonce: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, UpstreamError> {
         let text = |k: &str| claims.get(k).and_then(|v| v.as_str());
-        let expected_iss = if d.issuer.contains(TENANT_PLACEHOLDER) {
+        let expected_iss = if issuer.contains(TENANT_PLACEHOLDER) {
             let tid = text("tid").ok_or_else(|| self.malformed("the id_token has no `tid`"))?;
-            d.issuer.replace(TENANT_PLACEHOLDER, tid)
+            issuer.replace(TENANT_PLACEHOLDER, tid)
         } else {
-            d.issuer.clone()
+            issuer.to_string()
         };
         if text("iss") != Some(expected_iss.as_str()) {
             return Err(self.refused("the id_token is from another issuer"));
@@ -357,13 +404,23 @@ impl Oidc {
             .bearer_auth(access_token)
             .header(reqwest::header::ACCEPT, "application/json");
         let (status, body) = http::send(&self.network, request).await?;
+        self.read_userinfo(status, &body, sub)
+    }
+
+    /// The userinfo endpoint's answer, which must be about `sub`.
+    pub(in crate::provider) fn read_userinfo(
+        &self,
+        status: reqwest::StatusCode,
+        body: &[u8],
+        sub: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, UpstreamError> {
         if !status.is_success() {
             // The verified id_token suffices; userinfo only adds to it (Microsoft's takes
             // only Graph tokens, which an extra scope can prevent).
             tracing::warn!(provider = %self.name, status = status.as_u16(), "userinfo failed; using the id_token's claims alone");
             return Ok(serde_json::Map::new());
         }
-        let value = http::json(&self.network, &body)?;
+        let value = http::json(&self.network, body)?;
         if value.get("sub").and_then(|s| s.as_str()) != Some(sub) {
             return Err(self.refused("userinfo answered for another subject"));
         }
@@ -461,6 +518,110 @@ mod tests {
             "alg": alg, "use": usage,
         }))
         .unwrap()
+    }
+
+    const ISSUER: &str = "https://sso.example.com";
+
+    fn corp() -> Oidc {
+        let descriptor = super::super::descriptor::DescriptorSource::DirOrBuiltin(
+            std::path::PathBuf::from("/nonexistent"),
+        )
+        .load("oidc")
+        .unwrap();
+        let config = ProviderConfig {
+            name: ProviderName::parse("corp").unwrap(),
+            kind: "oidc".into(),
+            descriptor,
+            client_id: "gateway".into(),
+            client_secret: Some("secret".to_string().into()),
+            endpoints: None,
+            options: [("issuer", ISSUER.to_string())].into_iter().collect(),
+            scopes: Vec::new(),
+            display_name: "Corp".into(),
+        };
+        let http = http::client(Duration::from_secs(1)).unwrap();
+        let callback = Url::parse("https://gw.example/callback/corp").unwrap();
+        Oidc::new(&config, ISSUER, callback, http)
+    }
+
+    fn detail<T>(result: Result<T, UpstreamError>) -> String {
+        match result {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.detail().to_string(),
+        }
+    }
+
+    #[test]
+    fn a_discovery_document_must_name_its_issuer_and_only_https_endpoints() {
+        let oidc = corp();
+        let document = |issuer: &str, token: &str| {
+            serde_json::json!({
+                "issuer": issuer,
+                "authorization_endpoint": format!("{ISSUER}/auth"),
+                "token_endpoint": token,
+                "jwks_uri": format!("{ISSUER}/jwks"),
+            })
+            .to_string()
+        };
+        let ok = reqwest::StatusCode::OK;
+        let good = document(ISSUER, &format!("{ISSUER}/token"));
+        assert!(oidc.read_discovery(ok, good.as_bytes()).is_ok());
+        // Another issuer's document (a mix-up): its endpoints are not this network's.
+        let other = document("https://evil.example", &format!("{ISSUER}/token"));
+        assert!(
+            detail(oidc.read_discovery(ok, other.as_bytes()))
+                .contains("names the issuer \"https://evil.example\"")
+        );
+        // The client secret and codes never go out in clear text.
+        let plain = document(ISSUER, "http://sso.example.com/token");
+        assert_eq!(
+            detail(oidc.read_discovery(ok, plain.as_bytes())),
+            "its token_endpoint is not https"
+        );
+    }
+
+    #[test]
+    fn an_id_token_must_be_for_this_client_and_login_from_its_issuer() {
+        let oidc = corp();
+        let claims = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({
+                "iss": ISSUER, "aud": "gateway", "sub": "1", "nonce": "n-1",
+            });
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            c.as_object().unwrap().clone()
+        };
+        let check = |extra| oidc.check_claims(ISSUER, claims(extra), "n-1");
+        assert!(check(serde_json::json!({})).is_ok());
+        assert!(check(serde_json::json!({"azp": "gateway", "aud": ["gateway", "api"]})).is_ok());
+        assert_eq!(
+            detail(check(serde_json::json!({"iss": "https://evil.example"}))),
+            "the id_token is from another issuer"
+        );
+        assert_eq!(
+            detail(check(serde_json::json!({"azp": "another-client"}))),
+            "the id_token was issued to another client"
+        );
+        assert_eq!(
+            detail(check(serde_json::json!({"aud": ["gateway", "api"]}))),
+            "the id_token has several audiences and no `azp`"
+        );
+        assert_eq!(
+            detail(check(serde_json::json!({"nonce": "n-2"}))),
+            "the id_token's nonce is not this login's"
+        );
+        // Microsoft's multi-tenant issuer: the person's own tenant, named in the token.
+        let tenants = "https://login.example.com/{tenantid}/v2.0";
+        let tenant = |iss: &str| {
+            let c = claims(serde_json::json!({"iss": iss, "tid": "t-1"}));
+            oidc.check_claims(tenants, c, "n-1")
+        };
+        assert!(tenant("https://login.example.com/t-1/v2.0").is_ok());
+        assert_eq!(
+            detail(tenant("https://login.example.com/t-2/v2.0")),
+            "the id_token is from another issuer"
+        );
     }
 
     #[test]
