@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use socialgate::store::{RedisStore, Store, Ttl, Wait};
-use support::redis::{RedisCluster, SentinelGroup, wait_until};
+use socialgate::store::{RedisStore, Store, StoreError, Ttl, Wait};
+use support::redis::{RedisCluster, RedisServer, SERVICE, SentinelGroup, wait_until};
 use support::site::FakeSite;
 use support::*;
 use url::Url;
@@ -294,6 +294,51 @@ async fn writes_wait_for_the_replica_and_transient_ones_do_not() {
         .unwrap();
     assert_eq!(primary.calls("wait").await, waits);
     group.replica.resume();
+}
+
+#[tokio::test]
+async fn sentinel_urls_carry_the_data_nodes_and_the_sentinels_passwords() {
+    // The primary and the Sentinel each want a password of their own.
+    let primary = RedisServer::start_with(&["--requirepass", "data-s3cret"]).await;
+    let sentinel = RedisServer::start_sentinel_with(
+        SERVICE,
+        primary.port(),
+        1,
+        &format!("sentinel auth-pass {SERVICE} data-s3cret\nrequirepass sent%s3cret"),
+    )
+    .await;
+    let no_wait = Some(Wait {
+        replicas: 0,
+        timeout: PATIENT.timeout,
+    });
+    let at = |userinfo: &str, query: &str| {
+        format!(
+            "redis+sentinel://{userinfo}127.0.0.1:{}/{SERVICE}{query}",
+            sentinel.port()
+        )
+    };
+    let store = RedisStore::open_with(
+        &at(":data-s3cret@", "?sentinel_password=sent%25s3cret"),
+        no_wait,
+        Vec::new(),
+    )
+    .unwrap();
+    store.put("k", b"v".to_vec(), MINUTE).await.unwrap();
+    assert_eq!(store.get("k").await.unwrap(), Some(b"v".to_vec()));
+
+    // A wrong password for either: unavailable, and the error shows neither password.
+    for url in [
+        at(":wrong-s3cret@", "?sentinel_password=sent%25s3cret"),
+        at(":data-s3cret@", "?sentinel_password=wrong-s3cret"),
+        at(":data-s3cret@", ""),
+    ] {
+        let store = RedisStore::open_with(&url, no_wait, Vec::new()).unwrap();
+        let e = store.get("k").await.unwrap_err();
+        assert!(matches!(e, StoreError::Unavailable(_)), "{url}: {e:?}");
+        for shown in [e.to_string(), format!("{e:?}")] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
+    }
 }
 
 /// How one login attempt ended.

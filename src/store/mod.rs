@@ -162,8 +162,8 @@ pub fn open(url: &str, settings: Settings) -> Result<Arc<dyn Store>, StoreError>
             max_memory: settings.max_memory,
             transient: settings.transient,
         })),
-        Location::Redis(_) => Arc::new(RedisStore::open_with(
-            url,
+        Location::Redis(target) => Arc::new(RedisStore::with_target(
+            &target,
             settings.wait,
             settings.transient,
         )?),

@@ -64,11 +64,22 @@ impl RedisServer {
     /// A Sentinel watching the primary at `primary_port` as `service`, agreeing it is down
     /// with `quorum` Sentinels: down after 1 s of silence, so failovers take seconds.
     pub async fn start_sentinel(service: &str, primary_port: u16, quorum: usize) -> RedisServer {
+        Self::start_sentinel_with(service, primary_port, quorum, "").await
+    }
+
+    /// As `start_sentinel`, with more lines for its config file (`requirepass`,
+    /// `sentinel auth-pass`).
+    pub async fn start_sentinel_with(
+        service: &str,
+        primary_port: u16,
+        quorum: usize,
+        more: &str,
+    ) -> RedisServer {
         let config = format!(
             "sentinel monitor {service} 127.0.0.1 {primary_port} {quorum}\n\
              sentinel down-after-milliseconds {service} 1000\n\
              sentinel failover-timeout {service} 3000\n\
-             sentinel parallel-syncs {service} 1\n"
+             sentinel parallel-syncs {service} 1\n{more}\n"
         );
         Self::start_each(Some(config), Vec::new).await
     }

@@ -53,12 +53,20 @@ impl RedisStore {
         wait: Option<Wait>,
         transient: Vec<&'static str>,
     ) -> Result<Self, StoreError> {
-        let target = parse_url(url)?;
+        Self::with_target(&parse_url(url)?, wait, transient)
+    }
+
+    /// As `open_with`, for a URL parsed already.
+    pub fn with_target(
+        target: &Target,
+        wait: Option<Wait>,
+        transient: Vec<&'static str>,
+    ) -> Result<Self, StoreError> {
         let mut wait = wait.unwrap_or_else(|| Wait::default_for(target.topology()));
         // Room for the write itself within a request's bound.
         wait.timeout = wait.timeout.min(TIMEOUT / 2);
         Ok(RedisStore {
-            link: Link::new(&target, TIMEOUT)?,
+            link: Link::new(target, TIMEOUT)?,
             durability: Durability {
                 wait,
                 transient,
