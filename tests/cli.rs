@@ -1213,6 +1213,8 @@ fn sigterm_stops_the_gateway_cleanly_despite_a_stalled_connection() {
     );
     let mut stalled = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
     stalled.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+    // Connected is not yet accepted: give the gateway a moment to take the connection.
+    std::thread::sleep(Duration::from_millis(300));
     let killed = Command::new("kill")
         .arg("-TERM")
         .arg(served.server.0.id().to_string())

@@ -20,9 +20,10 @@ use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
 
 const MINUTE: Ttl = Ttl::For(Duration::from_secs(60));
-/// A TTL short enough to wait out, and how long to wait for it to pass.
-const SHORT: Duration = Duration::from_millis(300);
-const PAST_SHORT: Duration = Duration::from_millis(700);
+/// A TTL short enough to wait out, and how long to wait for it to pass; long enough that a
+/// write's wait for replicas (up to 250 ms on a loaded machine) does not outlast it.
+const SHORT: Duration = Duration::from_millis(1000);
+const PAST_SHORT: Duration = Duration::from_millis(1400);
 /// How long a Redis operation may take to fail while Redis is down, and how long a store
 /// may take to notice that Redis is back.
 const BOUND: Duration = Duration::from_secs(10);
