@@ -117,7 +117,7 @@ pub(super) struct WithCredentials<T> {
     client_id: Option<String>,
     client_secret: Option<String>,
     #[serde(flatten)]
-    rest: T,
+    pub(super) rest: T,
 }
 
 impl<T> FromRequest<AppState> for ClientForm<T>

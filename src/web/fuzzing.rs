@@ -10,12 +10,16 @@ use axum::response::{IntoResponse, Response};
 
 use super::errors::{BrowserError, TokenEndpointError};
 use super::extract::{ClientForm, Pairs, TokenForm, WithCredentials, unreadable};
-use crate::config::Config;
+use super::widget::WidgetForm;
+use crate::config::{ClientConfig, Config};
+use crate::gateway::Gateway;
 use crate::oidc::authorize::{self, AuthorizeParams, Validated};
 use crate::oidc::clients::ClientCredentials;
 use crate::oidc::error::PageError;
 use crate::oidc::exchange::TokenRequest;
 use crate::oidc::limits::Source;
+use crate::platform::widget;
+use crate::provider::WidgetPost;
 
 /// An error answer, reduced to what a fuzz target checks.
 #[derive(Debug)]
@@ -102,4 +106,25 @@ pub fn token_request(
     let request = client_form::<TokenForm>(authorization, body)?;
     let grant = TokenRequest::try_from(request.form).map_err(|e| refused(e.into()))?;
     Ok((request.credentials, grant))
+}
+
+/// `/api/{provider}/widget`'s body (a form, or JSON when `json`) read as the endpoint reads
+/// it, once `client` is authenticated: the signed widget URL, or the error answer.
+pub fn widget_post(
+    gw: &Gateway,
+    client: &ClientConfig,
+    provider: &str,
+    body: &[u8],
+    json: bool,
+) -> Result<String, Answer> {
+    let body: WithCredentials<WidgetForm> = if json {
+        serde_json::from_slice(body)
+            .map_err(|e| refused(unreadable("is not the JSON expected", e).into()))?
+    } else {
+        form(body).map_err(|e| {
+            refused(unreadable("must be application/x-www-form-urlencoded", e).into())
+        })?
+    };
+    let post = WidgetPost::try_from(body.rest).map_err(|e| refused(e.into()))?;
+    widget::post_url(gw, client, provider, &post).map_err(|e| refused(e.into()))
 }

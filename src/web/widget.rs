@@ -42,7 +42,7 @@ enum Switch {
 }
 
 #[derive(Deserialize)]
-struct WidgetForm {
+pub(super) struct WidgetForm {
     attachment: Option<Attachment>,
     return_url: Option<String>,
     group_id: Option<String>,
