@@ -9,7 +9,8 @@
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`) and a nightly compiler, or a
 # stable one with RUSTC_BOOTSTRAP=1, which this script sets. Each target starts from its
 # committed seeds (fuzz/seeds/TARGET) and fuzz/corpus/TARGET, where libFuzzer keeps the
-# inputs it found (ignored by git). A crash is written to fuzz/artifacts/TARGET/.
+# inputs it found (ignored by git); fuzz/regressions/TARGET, if any, holds inputs that once
+# crashed it and is replayed too. A crash is written to fuzz/artifacts/TARGET/.
 # JOBS=2 runs two targets at a time.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -30,8 +31,11 @@ trap 'rm -rf "$scratch"' EXIT
 run() {
     local target=$1
     mkdir -p "corpus/$target"
+    local inputs=("corpus/$target" "seeds/$target")
+    # Inputs that once crashed it, kept beside their regression tests, are replayed too.
+    [ -d "regressions/$target" ] && inputs+=("regressions/$target")
     # TMPDIR: the gateway's scratch directories (signing keys) go away with the run.
-    if TMPDIR=$scratch cargo fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+    if TMPDIR=$scratch cargo fuzz run "$target" "${inputs[@]}" -- \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
         >"$scratch/$target.log" 2>&1; then
         echo "ok      $target: $(grep -E '^Done [0-9]+ runs' "$scratch/$target.log")"
