@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use socialgate::{Config, Gateway, web};
+use socialgate::{Config, web};
 
 #[derive(Parser)]
 #[command(
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Health => health(&config),
-        Command::Serve => match run(config) {
+        Command::Serve => match web::run(config) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -68,41 +68,6 @@ fn main() -> ExitCode {
             }
         },
     }
-}
-
-fn run(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let listen = config.server.listen;
-        for p in config.providers.values() {
-            if p.is_demo() {
-                tracing::warn!(
-                    provider = %p.name,
-                    "DEMO provider enabled: anyone can log in as anyone. For trying out only; remove it before real use"
-                );
-            }
-        }
-        let gateway = Gateway::new(config).await?;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-        // The scheme only: a Redis URL may hold a password.
-        let store = gateway.config.store.url.scheme().to_string();
-        tracing::info!(
-            %listen,
-            issuer = gateway.config.server.issuer.as_str(),
-            %store,
-            "socialgate is running"
-        );
-        if socialgate::demo_site::client(&gateway).is_some() {
-            tracing::info!(
-                "try the demo login: open {}/ in a browser",
-                gateway.config.server.issuer.as_str()
-            );
-        }
-        web::serve(listener, gateway).await?;
-        Ok(())
-    })
 }
 
 /// What `check` prints: per provider, the redirect URI to register; per client, what it may use.

@@ -259,6 +259,43 @@ async fn home(Gw(gw): Gw, lang: pages::Lang) -> Response {
     pages::home_page(lang, &discovery, demo_site::start_url(&gw).as_deref())
 }
 
+/// `socialgate serve`: the gateway on its own runtime, listening where the config says,
+/// until Ctrl-C / SIGTERM. (The benchmark's gateway process runs this too.)
+pub fn run(config: crate::config::Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listen = config.server.listen;
+        for p in config.providers.values() {
+            if p.is_demo() {
+                tracing::warn!(
+                    provider = %p.name,
+                    "DEMO provider enabled: anyone can log in as anyone. For trying out only; remove it before real use"
+                );
+            }
+        }
+        let gateway = Gateway::new(config).await?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        // The scheme only: a Redis URL may hold a password.
+        let store = gateway.config.store.url.scheme().to_string();
+        tracing::info!(
+            %listen,
+            issuer = gateway.config.server.issuer.as_str(),
+            %store,
+            "socialgate is running"
+        );
+        if demo_site::client(&gateway).is_some() {
+            tracing::info!(
+                "try the demo login: open {}/ in a browser",
+                gateway.config.server.issuer.as_str()
+            );
+        }
+        serve(listener, gateway).await?;
+        Ok(())
+    })
+}
+
 /// Serves until Ctrl-C / SIGTERM, then finishes requests in flight (`[limits]`).
 pub async fn serve(listener: tokio::net::TcpListener, gateway: Gateway) -> std::io::Result<()> {
     serve_until(listener, gateway, shutdown()).await
