@@ -1187,6 +1187,34 @@ fn limits_out_of_range_are_refused() {
 }
 
 #[test]
+fn a_signing_algorithm_other_than_rs256_or_es256_is_refused() {
+    // JWS names are case-sensitive: `es256` is not ES256.
+    for alg in ["HS256", "es256", "none", "PS256"] {
+        let text = base_with(
+            "providers = [\"ok\", \"vk\"]",
+            &format!("providers = [\"ok\", \"vk\"]\nid_token_signed_response_alg = \"{alg}\""),
+        );
+        check_fails(
+            &text,
+            "id_token_signed_response_alg = ",
+            "clients.shop.id_token_signed_response_alg",
+            &[&format!(
+                "\"{alg}\" is not a signing algorithm the gateway offers; use \"RS256\" or \"ES256\""
+            )],
+        );
+    }
+    for alg in ["RS256", "ES256"] {
+        let dir = tempfile::tempdir().unwrap();
+        let text = base_with(
+            "providers = [\"ok\", \"vk\"]",
+            &format!("providers = [\"ok\", \"vk\"]\nid_token_signed_response_alg = \"{alg}\""),
+        );
+        let config = write(dir.path(), "config.toml", &text);
+        assert_success(&check(dir.path(), &config));
+    }
+}
+
+#[test]
 fn an_unknown_log_format_or_filter_is_refused() {
     check_fails(
         &format!("{BASE}\n[log]\nformat = \"xml\"\n"),

@@ -368,16 +368,43 @@ fn public_key(jwk: &Value) -> DecodingKey {
         .unwrap()
 }
 
+/// The JWK's public key for `alg`, which the JWK must be made for.
+fn public_key_for(jwk: &Value, alg: Algorithm) -> DecodingKey {
+    match alg {
+        Algorithm::RS256 => public_key(jwk),
+        Algorithm::ES256 => {
+            assert_eq!(
+                (&jwk["kty"], &jwk["crv"], &jwk["alg"]),
+                (&json!("EC"), &json!("P-256"), &json!("ES256"))
+            );
+            DecodingKey::from_ec_components(jwk["x"].as_str().unwrap(), jwk["y"].as_str().unwrap())
+                .unwrap()
+        }
+        other => panic!("the gateway signs with no {other:?} key"),
+    }
+}
+
 /// Verifies a token as a site does: RS256 signature by the JWKS key named by `kid`, media
 /// type, issuer, audience, expiry. Returns the claims.
 async fn verify_jwt(gw: &TestGateway, token: &str, typ: &str, audience: &str) -> Value {
+    verify_jwt_signed(gw, token, typ, audience, Algorithm::RS256).await
+}
+
+/// `verify_jwt` for a token that must be signed with `alg`.
+async fn verify_jwt_signed(
+    gw: &TestGateway,
+    token: &str,
+    typ: &str,
+    audience: &str,
+    alg: Algorithm,
+) -> Value {
     let header = jsonwebtoken::decode_header(token).expect("a JWT header");
-    assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.alg, alg);
     assert_eq!(header.typ.as_deref(), Some(typ));
     let kid = header.kid.expect("a kid");
     let jwks = jwks(gw).await;
-    let key = public_key(jwk_for(&jwks, &kid));
-    let mut validation = Validation::new(Algorithm::RS256);
+    let key = public_key_for(jwk_for(&jwks, &kid), alg);
+    let mut validation = Validation::new(alg);
     validation.set_issuer(&[gw.issuer.as_str()]);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -393,7 +420,18 @@ async fn verify_jwt(gw: &TestGateway, token: &str, typ: &str, audience: &str) ->
 /// Checks a back-channel logout token against what the site knows (its id_token's claims);
 /// returns its `jti`.
 async fn assert_logout_token(gw: &TestGateway, token: &str, client: &str, id: &Value) -> String {
-    let claims = verify_jwt(gw, token, LOGOUT_TOKEN_TYP, client).await;
+    assert_logout_token_signed(gw, token, client, id, Algorithm::RS256).await
+}
+
+/// `assert_logout_token` for a client whose tokens are signed with `alg`.
+async fn assert_logout_token_signed(
+    gw: &TestGateway,
+    token: &str,
+    client: &str,
+    id: &Value,
+    alg: Algorithm,
+) -> String {
+    let claims = verify_jwt_signed(gw, token, LOGOUT_TOKEN_TYP, client, alg).await;
     assert_eq!(claims["sub"], id["sub"], "{claims}");
     assert_eq!(claims["sid"], id["sid"], "{claims}");
     assert!(claims["sid"].is_string(), "{claims}");
@@ -873,6 +911,49 @@ async fn logout_from_a_site_ends_the_session_everywhere_and_tells_every_site() {
     assert_eq!(forum_site.tokens().len(), 1);
     assert_eq!(shop_site.attempts(), 1);
     assert_eq!(forum_site.attempts(), 1);
+}
+
+/// A site signed ES256 presents its ES256 id_token as the hint and is told of the logout
+/// with an ES256 logout token; the RS256 site beside it gets an RS256 one.
+#[tokio::test]
+async fn an_es256_site_logs_out_with_its_es256_hint_and_hears_of_it_in_es256() {
+    let shop_site = FakeSite::start().await;
+    let forum_site = FakeSite::start().await;
+    let gw = TestGateway::start_with(Options {
+        shop_extra: format!(
+            "post_logout_redirect_uris = [\"{BYE}\"]\nbackchannel_logout_uri = \"{}\"\nid_token_signed_response_alg = \"ES256\"",
+            shop_site.url
+        ),
+        forum_extra: format!("backchannel_logout_uri = \"{}\"", forum_site.url),
+        ..Options::default()
+    })
+    .await;
+    let shop = login(&gw, SHOP, "ok").await;
+    let forum = sso(&gw, FORUM).await;
+    let shop_id_token = shop["id_token"].as_str().unwrap();
+    let shop_id = verify_jwt_signed(&gw, shop_id_token, "JWT", SHOP, Algorithm::ES256).await;
+    let forum_id = verify_jwt(&gw, forum["id_token"].as_str().unwrap(), "JWT", FORUM).await;
+    let shop_access = shop["access_token"].as_str().unwrap();
+    assert_eq!(userinfo(&gw, shop_access).await.0, 200);
+
+    // The hint is taken (a redirect to the registered page, no confirmation asked).
+    let response = logout_get(
+        &gw,
+        &[
+            ("id_token_hint", shop_id_token),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "xyz"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "https://shop.example.ru/bye?state=xyz");
+
+    let shop_tokens = shop_site.wait_for_tokens(1).await;
+    let forum_tokens = forum_site.wait_for_tokens(1).await;
+    assert_logout_token_signed(&gw, &shop_tokens[0], SHOP, &shop_id, Algorithm::ES256).await;
+    assert_logout_token(&gw, &forum_tokens[0], FORUM, &forum_id).await;
+    assert_token_rejected(&gw, shop_access).await;
 }
 
 #[tokio::test]

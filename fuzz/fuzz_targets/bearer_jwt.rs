@@ -2,12 +2,14 @@
 //! `/logout`'s id_token_hint. Nothing the fuzzer writes carries the gateway's signature, so
 //! nothing it writes is accepted. Input starting with `{` is instead a set of claims the
 //! gateway signs itself, so every check after the signature runs on them too: an id_token is
-//! never taken for an access token, nor an access token for an id_token.
+//! never taken for an access token, nor an access token for an id_token, whichever
+//! algorithm (RS256, ES256) signed it.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
+use socialgate::config::SigningAlg;
 use socialgate::keys::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 use socialgate::oidc::access;
 use socialgate::oidc::logout::{self, LogoutParams};
@@ -47,24 +49,27 @@ fuzz_target!(|data: &[u8]| {
     let Ok(claims) = serde_json::from_str::<Map<String, Value>>(&text) else {
         return;
     };
-    let key = gw.keys.signing_key().expect("keys are loaded");
-    let access_token = key.sign(&claims, ACCESS_TOKEN_TYP).expect("claims sign");
-    if let Ok(access) = running.block_on(access::verify(gw, &access_token)) {
-        assert_eq!(access.iss, gw.config.server.issuer.as_str());
+    // With each algorithm's key: a client may be configured for either.
+    for alg in SigningAlg::ALL {
+        let key = gw.keys.signing_key(alg).expect("keys are loaded");
+        let access_token = key.sign(&claims, ACCESS_TOKEN_TYP).expect("claims sign");
+        if let Ok(access) = running.block_on(access::verify(gw, &access_token)) {
+            assert_eq!(access.iss, gw.config.server.issuer.as_str());
+            assert!(
+                access.exp.saturating_add(2) >= now(),
+                "an expired access token"
+            );
+            assert!(claims.get("sub").is_some_and(Value::is_string));
+        }
+        let id_token = key.sign(&claims, ID_TOKEN_TYP).expect("claims sign");
         assert!(
-            access.exp.saturating_add(2) >= now(),
-            "an expired access token"
+            running.block_on(access::verify(gw, &id_token)).is_err(),
+            "an id_token taken for an access token"
         );
-        assert!(claims.get("sub").is_some_and(Value::is_string));
+        logout_with(running, &id_token);
+        assert!(
+            !logout_with(running, &access_token),
+            "an access token taken for an id_token_hint"
+        );
     }
-    let id_token = key.sign(&claims, ID_TOKEN_TYP).expect("claims sign");
-    assert!(
-        running.block_on(access::verify(gw, &id_token)).is_err(),
-        "an id_token taken for an access token"
-    );
-    logout_with(running, &id_token);
-    assert!(
-        !logout_with(running, &access_token),
-        "an access token taken for an id_token_hint"
-    );
 });

@@ -42,6 +42,28 @@ impl fmt::Display for ClientId {
     }
 }
 
+/// How the gateway signs a client's tokens: its id_tokens, access tokens and logout tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigningAlg {
+    /// RSA (PKCS#1 v1.5) with SHA-256: the one every OIDC client must support.
+    #[default]
+    Rs256,
+    /// ECDSA on P-256 with SHA-256: for sites that ask for it, or for its shorter tokens.
+    Es256,
+}
+
+impl SigningAlg {
+    pub const ALL: [SigningAlg; 2] = [SigningAlg::Rs256, SigningAlg::Es256];
+
+    /// The JWS `alg` name (RFC 7518).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::Rs256 => "RS256",
+            SigningAlg::Es256 => "ES256",
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct ClientConfig {
     pub client_id: ClientId,
@@ -60,6 +82,9 @@ pub struct ClientConfig {
     pub upstream_access: bool,
     /// The network API methods the gateway calls for it (`/api/upstream/{provider}/call`).
     pub upstream_methods: Vec<String>,
+    /// `id_token_signed_response_alg` (the name OIDC Dynamic Client Registration gives it):
+    /// the algorithm of every token signed for it, not only id_tokens.
+    pub signing_alg: SigningAlg,
 }
 
 impl Ctx<'_> {
@@ -135,6 +160,7 @@ impl Ctx<'_> {
                 "the networks' tokens are kept only with an `[upstream] token_key`; set one",
             ));
         }
+        let signing_alg = self.signing_alg(&key, c.id_token_signed_response_alg)?;
         Ok(ClientConfig {
             client_id: ClientId(id.to_string()),
             name: c.name.map_or_else(|| id.to_string(), |n| n.0),
@@ -146,7 +172,24 @@ impl Ctx<'_> {
             refresh_tokens: c.refresh_tokens,
             upstream_access: c.upstream_access,
             upstream_methods,
+            signing_alg,
         })
+    }
+
+    /// A JWS algorithm the gateway has keys for; the names are case-sensitive (RFC 7515).
+    fn signing_alg(&self, key: &str, alg: Option<Env>) -> Result<SigningAlg, ConfigError> {
+        let Some(Env(alg)) = alg else {
+            return Ok(SigningAlg::default());
+        };
+        SigningAlg::ALL
+            .into_iter()
+            .find(|a| a.as_str() == alg)
+            .ok_or_else(|| {
+                self.err(
+                    &format!("{key}.id_token_signed_response_alg"),
+                    format!("{alg:?} is not a signing algorithm the gateway offers; use \"RS256\" or \"ES256\""),
+                )
+            })
     }
 
     /// API method names like `users.getInfo`: nothing that could change the call's path.

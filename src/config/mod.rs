@@ -23,7 +23,7 @@ use indexmap::IndexMap;
 use url::Url;
 
 pub use crate::provider::{Endpoints, ProviderConfig, ProviderName};
-pub use clients::{ClientConfig, ClientId};
+pub use clients::{ClientConfig, ClientId, SigningAlg};
 pub use expand::expand_env;
 pub use limits::{ClientAddresses, LimitsConfig, Rate};
 pub use observe::{LogConfig, LogFormat, MetricsConfig};
@@ -54,6 +54,13 @@ pub enum ConfigError {
 impl Config {
     pub fn client(&self, client_id: &str) -> Option<&ClientConfig> {
         self.clients.get(client_id)
+    }
+
+    /// How tokens for this client are signed; RS256 for one no longer configured (a
+    /// back-channel notice queued before a reload removed it).
+    pub fn signing_alg(&self, client_id: &str) -> SigningAlg {
+        self.client(client_id)
+            .map_or_else(SigningAlg::default, |c| c.signing_alg)
     }
 
     /// Whether any configured provider maps this OIDC scope to upstream permissions.

@@ -166,6 +166,7 @@ pub(super) struct RawClient {
     #[serde(default)]
     pub upstream_access: bool,
     pub upstream_methods: Option<Vec<Env>>,
+    pub id_token_signed_response_alg: Option<Env>,
 }
 
 /// An `[ok_groups.NAME]` table: an OK group's token that the gateway keeps alive.

@@ -6,6 +6,11 @@
 //! published `publish_ahead` before anyone signs with it, so every instance and every site
 //! that refetches the JWKS knows it first; all instances pick the signing key by the same
 //! clock rule ("newest key whose time has come").
+//!
+//! Each generation is a pair: an RSA key (RS256, every client's default) and a P-256 key
+//! (ES256, for clients configured so), published, signing and retired together. A client's
+//! tokens are signed with its algorithm's key; a token presented back is checked with the
+//! key its `kid` names, by that key's algorithm only.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -16,11 +21,17 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use serde::{Deserialize, Serialize};
 
-use crate::config::TokensConfig;
+use crate::config::{SigningAlg, TokensConfig};
 use crate::store::{self, Store, StoreError, Ttl};
 
+mod ec;
+mod key;
 mod signing;
+#[cfg(test)]
+mod tests;
 
+pub use ec::EcKey;
+pub use key::TokenKey;
 pub use signing::{
     ACCESS_TOKEN_TYP, Expect, ID_TOKEN_TYP, LOGOUT_TOKEN_TYP, SigningKey, VerifyError,
 };
@@ -35,8 +46,8 @@ const KEY_FILE: &str = "signing-keys.json";
 pub enum KeyError {
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
-    #[error("cannot generate an RSA key")]
-    Generate,
+    #[error("cannot generate a signing key: {0}")]
+    Generate(String),
     #[error("a stored signing key is unusable: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -55,8 +66,12 @@ struct StoredKeys {
 /// No `Debug`: it holds a private key.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 struct StoredKey {
-    /// PKCS#8 PEM of the private key.
+    /// PKCS#8 PEM of the RSA private key (RS256).
     pem: String,
+    /// PKCS#8 PEM of the P-256 private key (ES256) of the same generation. Keys stored
+    /// before ES256 have none until `refresh` adds it; the RSA keys stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ec_pem: Option<String>,
     /// Unix time in milliseconds.
     created_ms: u64,
     /// Signing starts at this time (ms); before it the key is only published.
@@ -103,8 +118,15 @@ pub struct KeyRing {
 #[derive(Default)]
 struct Loaded {
     stored: StoredKeys,
-    /// Parsed keys by PEM, oldest first, so a reload parses only new ones.
-    keys: Vec<(StoredKey, Arc<SigningKey>)>,
+    /// The parsed keys of every generation, oldest first.
+    keys: Vec<Held>,
+}
+
+/// A parsed key, with its PEM so that a reload parses only new ones.
+struct Held {
+    pem: String,
+    active_from_ms: u64,
+    key: Arc<TokenKey>,
 }
 
 impl KeyRing {
@@ -153,7 +175,10 @@ impl KeyRing {
             stored = store::get_json(store, STORE_KEY).await?;
         }
         let mut stored = stored.ok_or(KeyError::NotLoaded)?;
-        if self.rotation_due(&stored) && store.put_new(LOCK_KEY, vec![], LOCK_TTL).await? {
+        // A rotation, or P-256 keys for generations stored before ES256, rewrites the set:
+        // one instance does it, under the lock, and the others load what it wrote.
+        let rewrite = self.rotation_due(&stored) || lacks_ec(&stored);
+        if rewrite && store.put_new(LOCK_KEY, vec![], LOCK_TTL).await? {
             let result = self.rotate().await;
             store.delete(LOCK_KEY).await?;
             if let Some(rotated) = result? {
@@ -174,16 +199,39 @@ impl KeyRing {
             .is_none_or(|k| k.created_ms + ms(self.timings.rotate_every) <= now_ms())
     }
 
-    /// Under the lock: re-read, add a key published ahead of use, drop keys no valid token
-    /// can carry any more. Returns what it wrote.
+    /// Under the lock: re-read, give P-256 keys to generations stored without, add a
+    /// generation published ahead of use, drop keys no valid token can carry any more.
+    /// Returns what it wrote.
     async fn rotate(&self) -> Result<Option<StoredKeys>, KeyError> {
         let store = self.store.as_ref();
         let Some(mut stored) = store::get_json::<StoredKeys>(store, STORE_KEY).await? else {
             return Ok(None);
         };
-        if !self.rotation_due(&stored) {
+        let due = self.rotation_due(&stored);
+        let upgrade = lacks_ec(&stored);
+        if !due && !upgrade {
             return Ok(None);
         }
+        if upgrade {
+            add_ec_keys(&mut stored)?;
+            tracing::info!(
+                keys = stored.keys.len(),
+                "added ES256 keys to the signing keys stored before ES256"
+            );
+        }
+        if due {
+            self.add_generation(&mut stored)?;
+        }
+        store::put_json(store, STORE_KEY, &stored, Ttl::Forever).await?;
+        if due {
+            tracing::info!(keys = stored.keys.len(), "rotated the signing key");
+        }
+        Ok(Some(stored))
+    }
+
+    /// Adds a generation published ahead of use and drops the keys no valid token can carry
+    /// any more.
+    fn add_generation(&self, stored: &mut StoredKeys) -> Result<(), KeyError> {
         stored.keys.push(new_key(self.timings.publish_ahead_ms())?);
         let t = now_ms();
         // A key retires once its successor has signed for longer than a token lives, plus
@@ -203,28 +251,37 @@ impl KeyRing {
             index += 1;
             keep
         });
-        store::put_json(store, STORE_KEY, &stored, Ttl::Forever).await?;
-        tracing::info!(keys = stored.keys.len(), "rotated the signing key");
-        Ok(Some(stored))
+        Ok(())
     }
 
     fn install(&self, stored: StoredKeys) -> Result<(), KeyError> {
         if self.read().stored == stored {
             return Ok(());
         }
-        let known: HashMap<String, Arc<SigningKey>> = self
+        let known: HashMap<String, Arc<TokenKey>> = self
             .read()
             .keys
             .iter()
-            .map(|(s, k)| (s.pem.clone(), k.clone()))
+            .map(|h| (h.pem.clone(), h.key.clone()))
             .collect();
         let mut keys = Vec::new();
         for s in &stored.keys {
-            let key = match known.get(&s.pem) {
-                Some(k) => k.clone(),
-                None => Arc::new(SigningKey::from_pem(&s.pem).map_err(KeyError::Corrupt)?),
-            };
-            keys.push((s.clone(), key));
+            let pems = [
+                (SigningAlg::Rs256, Some(&s.pem)),
+                (SigningAlg::Es256, s.ec_pem.as_ref()),
+            ];
+            for (alg, pem) in pems {
+                let Some(pem) = pem else { continue };
+                let key = match known.get(pem) {
+                    Some(k) => k.clone(),
+                    None => Arc::new(TokenKey::from_pem(alg, pem).map_err(KeyError::Corrupt)?),
+                };
+                keys.push(Held {
+                    pem: pem.clone(),
+                    active_from_ms: s.active_from_ms,
+                    key,
+                });
+            }
         }
         *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Loaded { stored, keys };
         Ok(())
@@ -234,31 +291,31 @@ impl KeyRing {
         self.loaded.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The key to sign with now: the newest whose time has come.
-    pub fn signing_key(&self) -> Result<Arc<SigningKey>, KeyError> {
+    /// The key to sign with now for `alg`: the newest whose time has come.
+    pub fn signing_key(&self, alg: SigningAlg) -> Result<Arc<TokenKey>, KeyError> {
         let t = now_ms();
         let loaded = self.read();
-        loaded
-            .keys
-            .iter()
-            .rev()
-            .find(|(s, _)| s.active_from_ms <= t)
-            .or(loaded.keys.first())
-            .map(|(_, k)| k.clone())
+        let mut of_alg = loaded.keys.iter().filter(|h| h.key.alg() == alg);
+        let oldest = of_alg.clone().next();
+        of_alg
+            .rfind(|h| h.active_from_ms <= t)
+            .or(oldest)
+            .map(|h| h.key.clone())
             .ok_or(KeyError::NotLoaded)
     }
 
     /// The key with this `kid`, for verifying tokens the gateway issued.
-    pub fn by_kid(&self, kid: &str) -> Option<Arc<SigningKey>> {
+    pub fn by_kid(&self, kid: &str) -> Option<Arc<TokenKey>> {
         self.read()
             .keys
             .iter()
-            .find(|(_, k)| k.kid() == kid)
-            .map(|(_, k)| k.clone())
+            .find(|h| h.key.kid() == kid)
+            .map(|h| h.key.clone())
     }
 
     /// Checks a token this gateway issued: its key (by `kid`, among the published ones),
-    /// signature, type, issuer and, unless allowed, expiry.
+    /// signature by that key's algorithm (whatever the header's `alg` says), type, issuer
+    /// and, unless allowed, expiry.
     pub fn verify<T: for<'de> Deserialize<'de>>(
         &self,
         token: &str,
@@ -282,7 +339,7 @@ impl KeyRing {
         if loaded.keys.is_empty() {
             return Err(KeyError::NotLoaded);
         }
-        let keys: Vec<_> = loaded.keys.iter().map(|(_, k)| k.jwk()).collect();
+        let keys: Vec<_> = loaded.keys.iter().map(|h| h.key.jwk()).collect();
         Ok(serde_json::json!({ "keys": keys }))
     }
 
@@ -360,14 +417,33 @@ fn now_ms() -> u64 {
         .map_or(0, ms)
 }
 
-/// A new key that starts signing `publish_ahead_ms` from now.
+/// Whether some generation was stored before ES256, without its P-256 key.
+fn lacks_ec(stored: &StoredKeys) -> bool {
+    stored.keys.iter().any(|k| k.ec_pem.is_none())
+}
+
+/// Gives each generation stored without one its P-256 key, on the generation's own
+/// schedule: the one signing now gets a key that signs at once, as the very first key does.
+/// No token was ever signed with a P-256 key, so there is none to invalidate, nor a JWKS
+/// cached with one; the RSA keys stay as they were.
+fn add_ec_keys(stored: &mut StoredKeys) -> Result<(), KeyError> {
+    for key in stored.keys.iter_mut().filter(|k| k.ec_pem.is_none()) {
+        key.ec_pem = Some(EcKey::generate_pem().map_err(KeyError::Generate)?);
+    }
+    Ok(())
+}
+
+/// A new generation of keys that starts signing `publish_ahead_ms` from now.
 fn new_key(publish_ahead_ms: u64) -> Result<StoredKey, KeyError> {
-    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
-    let der = pair.as_der().map_err(|_| KeyError::Generate)?;
+    let rsa = |e: aws_lc_rs::error::Unspecified| KeyError::Generate(format!("RSA: {e}"));
+    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(rsa)?;
+    let der = pair.as_der().map_err(rsa)?;
+    let ec_pem = EcKey::generate_pem().map_err(KeyError::Generate)?;
     // Stamped after generation, which can take a while on a busy machine.
     let created_ms = now_ms();
     Ok(StoredKey {
         pem: pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec())),
+        ec_pem: Some(ec_pem),
         created_ms,
         active_from_ms: created_ms + publish_ahead_ms,
     })
@@ -396,119 +472,4 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::MemoryStore;
-
-    fn timings(rotate_secs: u64) -> KeyTimings {
-        KeyTimings {
-            rotate_every: Duration::from_secs(rotate_secs),
-            token_lifetime: Duration::from_secs(1),
-            reload_every: Duration::from_millis(500),
-        }
-    }
-
-    #[tokio::test]
-    async fn keys_persist_owner_only_for_one_instance_and_reload_with_same_kid() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let first = KeyRing::new(Arc::new(MemoryStore::new()), &data, timings(3600));
-        first.refresh().await.unwrap();
-        // A restart: a fresh memory store, the same data_dir.
-        let second = KeyRing::new(Arc::new(MemoryStore::new()), &data, timings(3600));
-        second.refresh().await.unwrap();
-        assert_eq!(
-            first.signing_key().unwrap().kid(),
-            second.signing_key().unwrap().kid()
-        );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode(&data.join(KEY_FILE)), 0o600);
-            assert_eq!(mode(&data), 0o700);
-        }
-    }
-
-    #[tokio::test]
-    async fn rotation_publishes_ahead_then_signs_with_the_new_key_and_retires_the_old() {
-        let dir = tempfile::tempdir().unwrap();
-        let ring = KeyRing::new(Arc::new(MemoryStore::new()), dir.path(), timings(2));
-        ring.refresh().await.unwrap();
-        let first = ring.signing_key().unwrap().kid().to_string();
-        tokio::time::sleep(Duration::from_millis(2100)).await;
-        ring.refresh().await.unwrap();
-        // Published, not yet signing.
-        let kids = |ring: &KeyRing| -> Vec<String> {
-            ring.jwks().unwrap()["keys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k["kid"].as_str().unwrap().to_string())
-                .collect()
-        };
-        assert_eq!(kids(&ring).len(), 2);
-        assert_eq!(ring.signing_key().unwrap().kid(), first);
-        let second = kids(&ring)[1].clone();
-        // publish_ahead is 1 s here.
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert_eq!(ring.signing_key().unwrap().kid(), second);
-        assert!(ring.by_kid(&first).is_some(), "old key still verifies");
-        // At the next rotation the second key has signed for longer than the token
-        // lifetime (1 s) plus a reload (0.5 s): the first key is dropped.
-        tokio::time::sleep(Duration::from_millis(2000)).await;
-        ring.refresh().await.unwrap();
-        let now_published = kids(&ring);
-        assert_eq!(now_published.len(), 2, "{now_published:?}");
-        assert_eq!(now_published[0], second);
-        assert!(ring.by_kid(&first).is_none());
-    }
-
-    #[tokio::test]
-    async fn access_token_verifies_and_id_token_is_refused_as_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let ring = KeyRing::new(
-            Arc::new(MemoryStore::new()),
-            dir.path(),
-            KeyTimings::from_config(&crate::config::TokensConfig::default()),
-        );
-        ring.refresh().await.unwrap();
-        let key = ring.signing_key().unwrap();
-        let claims =
-            serde_json::json!({"iss": "https://gw", "sub": "ok:1", "exp": 4_000_000_000u64});
-        let expect = |issuer| Expect {
-            typ: ACCESS_TOKEN_TYP,
-            issuer,
-            allow_expired: false,
-        };
-        let at = key.sign(&claims, ACCESS_TOKEN_TYP).unwrap();
-        let back: serde_json::Value = ring.verify(&at, expect("https://gw")).unwrap();
-        assert_eq!(back["sub"], "ok:1");
-        let id = key.sign(&claims, ID_TOKEN_TYP).unwrap();
-        assert_eq!(
-            ring.verify::<serde_json::Value>(&id, expect("https://gw"))
-                .unwrap_err(),
-            VerifyError::WrongType
-        );
-        assert_eq!(
-            ring.verify::<serde_json::Value>(&at, expect("https://other"))
-                .unwrap_err(),
-            VerifyError::Invalid
-        );
-        let expired = serde_json::json!({"iss": "https://gw", "sub": "ok:1", "exp": 1_000u64});
-        let old = key.sign(&expired, ACCESS_TOKEN_TYP).unwrap();
-        assert_eq!(
-            ring.verify::<serde_json::Value>(&old, expect("https://gw"))
-                .unwrap_err(),
-            VerifyError::Expired
-        );
-        let lenient = Expect {
-            allow_expired: true,
-            ..expect("https://gw")
-        };
-        assert!(ring.verify::<serde_json::Value>(&old, lenient).is_ok());
-    }
 }

@@ -82,7 +82,7 @@ impl SigningKey {
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot sign a token: {0}")]
-pub struct SignError(String);
+pub struct SignError(pub(super) String);
 
 /// What a token presented back to the gateway must be.
 pub struct Expect<'a> {
@@ -111,17 +111,28 @@ impl SigningKey {
         token: &str,
         expect: &Expect<'_>,
     ) -> Result<T, VerifyError> {
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[expect.issuer]);
-        validation.validate_aud = false;
-        validation.validate_exp = !expect.allow_expired;
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => VerifyError::Expired,
-                _ => VerifyError::Invalid,
-            })
+        check(token, &self.decoding, Algorithm::RS256, expect)
     }
+}
+
+/// What every key checks of a token presented back: the signature by `key` with `alg` only
+/// (a header naming another `alg` is refused), the issuer and, unless allowed, expiry.
+pub(super) fn check<T: for<'de> Deserialize<'de>>(
+    token: &str,
+    key: &DecodingKey,
+    alg: Algorithm,
+    expect: &Expect<'_>,
+) -> Result<T, VerifyError> {
+    let mut validation = Validation::new(alg);
+    validation.set_issuer(&[expect.issuer]);
+    validation.validate_aud = false;
+    validation.validate_exp = !expect.allow_expired;
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    jsonwebtoken::decode::<T>(token, key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => VerifyError::Expired,
+            _ => VerifyError::Invalid,
+        })
 }

@@ -245,7 +245,8 @@ async fn attempt_once(gw: &Gateway, id: &str) -> Result<(), Error> {
     Ok(store::put_json(store, &key, &notice, NOTICE_TTL).await?)
 }
 
-/// A fresh logout token for the notice, signed with the current key.
+/// A fresh logout token for the notice, signed with the current key of the client's
+/// algorithm.
 fn sign(gw: &Gateway, notice: &Notice) -> Result<String, Error> {
     let iat = now();
     let claims = LogoutClaims {
@@ -259,7 +260,7 @@ fn sign(gw: &Gateway, notice: &Notice) -> Result<String, Error> {
         events: json!({ BACKCHANNEL_EVENT: {} }),
     };
     gw.keys
-        .signing_key()?
+        .signing_key(gw.config.signing_alg(notice.client.as_str()))?
         .sign(&claims, LOGOUT_TOKEN_TYP)
         .map_err(|e| Error::Internal(format!("cannot sign a logout token: {e}")))
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::Error;
 use super::types::{Nonce, Sid};
-use crate::config::{ClientId, Issuer};
+use crate::config::{ClientId, Config, Issuer, SigningAlg};
 use crate::gateway::Gateway;
 use crate::keys::{ACCESS_TOKEN_TYP, Expect, ID_TOKEN_TYP, KeyRing, VerifyError};
 use crate::primitives::{now, random_token};
@@ -120,28 +120,36 @@ pub struct Minter<'a> {
     pub issuer: &'a Issuer,
     /// Of id_tokens and access tokens.
     pub lifetime: Duration,
+    /// Which algorithm each client's tokens are signed with.
+    pub config: &'a Config,
 }
 
 impl<'a> Minter<'a> {
-    /// The gateway's: its keys, its issuer, its token lifetime.
+    /// The gateway's: its keys, its issuer, its token lifetime, its clients.
     pub fn of(gw: &'a Gateway) -> Self {
         Minter {
             keys: &gw.keys,
             issuer: &gw.config.server.issuer,
             lifetime: gw.config.tokens.lifetime,
+            config: &gw.config,
         }
     }
 
-    /// Fails (keys not loaded yet) before anything is used up by a caller that checks first.
+    /// Fails (keys not loaded yet) before anything is used up by a caller that checks first;
+    /// for every algorithm, as it is not told the client.
     pub fn ready(&self) -> Result<(), Error> {
-        self.keys.signing_key()?;
+        for alg in SigningAlg::ALL {
+            self.keys.signing_key(alg)?;
+        }
         Ok(())
     }
 
     pub fn mint(&self, grant: &Grant<'_>) -> Result<TokenResponse, Error> {
         let issuer = self.issuer.as_str();
         let lifetime = self.lifetime.as_secs();
-        let key = self.keys.signing_key()?;
+        let key = self
+            .keys
+            .signing_key(self.config.signing_alg(grant.client_id.as_str()))?;
         let iat = now();
         let exp = iat + lifetime;
         let claims = identity_claims(grant.identity, grant.scopes);

@@ -24,7 +24,7 @@ pub use error::Error;
 
 use serde_json::{Value, json};
 
-use crate::config::Issuer;
+use crate::config::{Issuer, SigningAlg};
 
 /// The discovery document (OpenID Connect Discovery 1.0): what this provider supports.
 pub fn discovery(issuer: &Issuer) -> Value {
@@ -40,7 +40,7 @@ pub fn discovery(issuer: &Issuer) -> Value {
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": SigningAlg::ALL.map(SigningAlg::as_str),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
