@@ -15,7 +15,9 @@ mod people;
 mod report;
 mod signing;
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +48,9 @@ struct Cli {
     /// Live SSO sessions created for the memory figures (memory store and Redis).
     #[arg(long, default_value_t = 100_000)]
     sessions: u64,
+    /// Run only the scenarios whose name contains this (e.g. "memory: brokered login").
+    #[arg(long)]
+    only: Option<String>,
     /// Skip the Redis scenarios (they need `redis-server` on the PATH).
     #[arg(long)]
     no_redis: bool,
@@ -74,7 +79,10 @@ fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // The signing limit first, with the machine otherwise idle.
     eprintln!("measuring the signing limit…");
-    let limits = vec![signing::rs256(Duration::from_secs(2))?];
+    let limits = vec![
+        signing::rs256(Duration::from_secs(2))?,
+        signing::es256(Duration::from_secs(1))?,
+    ];
     let runtime = tokio::runtime::Runtime::new()?;
     let mut report = runtime.block_on(run(&cli, limits))?;
     print!("{}", report.text());
@@ -96,14 +104,16 @@ async fn run(cli: &Cli, limits: Vec<signing::Limit>) -> anyhow::Result<Report> {
         dir: &memory_dir,
         store: "memory://",
         fake_ok,
-        es256: false,
+        es256: true,
     };
     let gateway = start_twice(&setup, &mut report, "memory").await?;
     report
         .scenarios
         .extend(scenarios(cli, &gateway, "memory", &report).await?);
     gateway.stop();
-    report.memory.push(sessions(cli, &setup, None).await?);
+    if cli.sessions > 0 {
+        report.memory.push(sessions(cli, &setup, None).await?);
+    }
 
     if !cli.no_redis {
         let redis_dir = dir.0.join("redis");
@@ -119,9 +129,11 @@ async fn run(cli: &Cli, limits: Vec<signing::Limit>) -> anyhow::Result<Report> {
             .scenarios
             .extend(scenarios(cli, &gateway, "redis", &report).await?);
         gateway.stop();
-        report
-            .memory
-            .push(sessions(cli, &setup, Some(&redis)).await?);
+        if cli.sessions > 0 {
+            report
+                .memory
+                .push(sessions(cli, &setup, Some(&redis)).await?);
+        }
     }
     Ok(report)
 }
@@ -143,6 +155,83 @@ async fn start_twice(
     Ok(gateway)
 }
 
+/// Runs the scenarios `--only` lets through, on one gateway.
+struct Runner<'a> {
+    cli: &'a Cli,
+    gateway: &'a Gateway,
+    store: &'a str,
+    out: Vec<Figures>,
+}
+
+impl Runner<'_> {
+    fn name(&self, scenario: &str) -> Option<String> {
+        let name = format!("{}: {scenario}", self.store);
+        let wanted = self
+            .cli
+            .only
+            .as_deref()
+            .is_none_or(|only| name.contains(only));
+        wanted.then(|| {
+            eprintln!("{name}…");
+            name
+        })
+    }
+
+    async fn closed<F, Fut>(&mut self, scenario: &str, op: F) -> anyhow::Result<()>
+    where
+        F: Fn(usize) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = load::Op> + Send + 'static,
+    {
+        let Some(name) = self.name(scenario) else {
+            return Ok(());
+        };
+        let cli = self.cli;
+        let figures = load::closed(
+            &name,
+            self.gateway,
+            cli.concurrency,
+            cli.warmup,
+            cli.duration,
+            op,
+        )
+        .await?;
+        self.out.push(figures);
+        Ok(())
+    }
+
+    async fn paced<F, Fut>(&mut self, scenario: &str, rate: f64, op: F) -> anyhow::Result<()>
+    where
+        F: Fn(usize) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = load::Op> + Send + 'static,
+    {
+        let Some(name) = self.name(scenario) else {
+            return Ok(());
+        };
+        let figures = load::paced(&name, self.gateway, rate, self.cli.duration, op).await?;
+        self.out.push(figures);
+        Ok(())
+    }
+}
+
+/// A new person's complete brokered login at the shop (client `client_id`).
+fn login(
+    world: &Arc<World>,
+    client_id: &'static str,
+) -> impl Fn(usize) -> Pin<Box<dyn Future<Output = load::Op> + Send>> + Send + Sync + 'static {
+    let w = world.clone();
+    move |_| {
+        let w = w.clone();
+        Box::pin(async move {
+            let mut browser = Browser::default();
+            let uid = 575_000_000_000 + w.next_number();
+            let tokens = w
+                .login(&mut browser, shop(client_id), uid, "openid profile email")
+                .await?;
+            Ok(tokens.signatures)
+        })
+    }
+}
+
 async fn scenarios(
     cli: &Cli,
     gateway: &Gateway,
@@ -151,148 +240,94 @@ async fn scenarios(
 ) -> anyhow::Result<Vec<Figures>> {
     let world = Arc::new(World::new(&gateway.issuer));
     world.fetch_jwks().await?;
-    let (c, warm, d) = (cli.concurrency, cli.warmup, cli.duration);
-    let mut out = Vec::new();
-
-    eprintln!("{store}: discovery and JWKS…");
-    let w = world.clone();
-    out.push(
-        load::closed(
-            &format!("{store}: discovery + JWKS"),
-            gateway,
-            c,
-            warm,
-            d,
-            move |n| {
-                let w = w.clone();
-                async move {
-                    let path = if n % 2 == 0 {
-                        "/.well-known/openid-configuration"
-                    } else {
-                        "/jwks"
-                    };
-                    w.get_json(path).await?;
-                    Ok(0)
-                }
-            },
-        )
-        .await?,
-    );
-
-    eprintln!("{store}: brokered logins…");
-    let login = |client_id: &'static str| {
-        let w = world.clone();
-        move |_| {
-            let w = w.clone();
-            async move {
-                let mut browser = Browser::default();
-                let uid = 575_000_000_000 + w.next_number();
-                let tokens = w
-                    .login(&mut browser, shop(client_id), uid, "openid profile email")
-                    .await?;
-                Ok(tokens.signatures)
-            }
-        }
-    };
-    let brokered = load::closed(
-        &format!("{store}: brokered login"),
+    let c = cli.concurrency;
+    let mut run = Runner {
+        cli,
         gateway,
-        c,
-        warm,
-        d,
-        login(SHOP),
-    )
+        store,
+        out: Vec::new(),
+    };
+
+    let w = world.clone();
+    run.closed("discovery + JWKS", move |n| {
+        let w = w.clone();
+        async move {
+            let path = if n % 2 == 0 {
+                "/.well-known/openid-configuration"
+            } else {
+                "/jwks"
+            };
+            w.get_json(path).await?;
+            Ok(0)
+        }
+    })
     .await?;
+
+    run.closed("brokered login", login(&world, SHOP)).await?;
     // Paced at half the throughput target: a quarter of the login limit.
     let rate = report.login_limit("RS256") * 0.25;
-    eprintln!("{store}: brokered logins paced at {rate:.0}/s…");
-    let paced = load::paced(
-        &format!("{store}: brokered login, paced"),
-        gateway,
-        rate,
-        d,
-        login(SHOP),
-    )
-    .await?;
-    out.push(brokered);
-    out.push(paced);
+    run.paced("brokered login, paced", rate, login(&world, SHOP))
+        .await?;
+    if store == "memory" {
+        run.closed("brokered login, ES256", login(&world, SHOP_ES))
+            .await?;
+    }
 
-    eprintln!("{store}: SSO logins at a second site…");
     let browsers: Arc<Vec<Mutex<Option<Browser>>>> =
         Arc::new((0..c).map(|_| Mutex::new(None)).collect());
     let w = world.clone();
-    out.push(
-        load::closed(
-            &format!("{store}: SSO login, second site"),
-            gateway,
-            c,
-            warm,
-            d,
-            move |person| {
-                let (w, browsers) = (w.clone(), browsers.clone());
-                async move {
-                    let mut slot = browsers[person].lock().await;
-                    if slot.is_none() {
-                        let mut browser = Browser::default();
-                        w.session_only(&mut browser, shop(SHOP), 576_000_000_000 + person as u64)
-                            .await?;
-                        *slot = Some(browser);
-                    }
-                    let browser = slot.as_mut().expect("set above");
-                    Ok(w.sso_login(browser).await?.signatures)
-                }
-            },
-        )
-        .await?,
-    );
+    run.closed("SSO login, second site", move |person| {
+        let (w, browsers) = (w.clone(), browsers.clone());
+        async move {
+            let mut slot = browsers[person].lock().await;
+            if slot.is_none() {
+                let mut browser = Browser::default();
+                w.session_only(&mut browser, shop(SHOP), 576_000_000_000 + person as u64)
+                    .await?;
+                *slot = Some(browser);
+            }
+            let browser = slot.as_mut().expect("set above");
+            Ok(w.sso_login(browser).await?.signatures)
+        }
+    })
+    .await?;
 
-    eprintln!("{store}: refresh grants…");
     let refresh: Arc<Vec<Mutex<Option<String>>>> =
         Arc::new((0..c).map(|_| Mutex::new(None)).collect());
     let w = world.clone();
-    out.push(
-        load::closed(
-            &format!("{store}: refresh grant"),
-            gateway,
-            c,
-            warm,
-            d,
-            move |person| {
-                let (w, refresh) = (w.clone(), refresh.clone());
-                async move {
-                    let mut slot = refresh[person].lock().await;
-                    let current = match slot.take() {
-                        Some(t) => t,
-                        None => {
-                            let mut browser = Browser::default();
-                            let tokens = w
-                                .login(
-                                    &mut browser,
-                                    shop(SHOP),
-                                    577_000_000_000 + person as u64,
-                                    "openid",
-                                )
-                                .await?;
-                            tokens
-                                .refresh_token
-                                .ok_or_else(|| anyhow::anyhow!("no refresh token"))?
-                        }
-                    };
-                    let tokens = w.refresh(shop(SHOP), &current).await?;
-                    *slot = Some(
-                        tokens
-                            .refresh_token
-                            .clone()
-                            .ok_or_else(|| anyhow::anyhow!("no rotated refresh token"))?,
-                    );
-                    Ok(tokens.signatures)
+    run.closed("refresh grant", move |person| {
+        let (w, refresh) = (w.clone(), refresh.clone());
+        async move {
+            let mut slot = refresh[person].lock().await;
+            let current = match slot.take() {
+                Some(t) => t,
+                None => {
+                    let mut browser = Browser::default();
+                    let tokens = w
+                        .login(
+                            &mut browser,
+                            shop(SHOP),
+                            577_000_000_000 + person as u64,
+                            "openid",
+                        )
+                        .await?;
+                    tokens
+                        .refresh_token
+                        .ok_or_else(|| anyhow::anyhow!("no refresh token"))?
                 }
-            },
-        )
-        .await?,
-    );
-    let _ = SHOP_ES;
-    Ok(out)
+            };
+            let tokens = w.refresh(shop(SHOP), &current).await?;
+            *slot = Some(
+                tokens
+                    .refresh_token
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("no rotated refresh token"))?,
+            );
+            Ok(tokens.signatures)
+        }
+    })
+    .await?;
+    Ok(run.out)
 }
 
 /// Memory per live SSO session: a fresh gateway, warmed up, then `cli.sessions` people log in

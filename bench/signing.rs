@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use serde::Serialize;
-use socialgate::keys::{ID_TOKEN_TYP, SigningKey};
+use socialgate::keys::{EcKey, ID_TOKEN_TYP, SigningKey};
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Limit {
@@ -87,4 +87,14 @@ pub fn rs256(duration: Duration) -> anyhow::Result<Limit> {
         let _ = std::hint::black_box(key.sign(&claims, ID_TOKEN_TYP));
     };
     Ok(measure("RS256", &sign, duration))
+}
+
+pub fn es256(duration: Duration) -> anyhow::Result<Limit> {
+    let pem = EcKey::generate_pem().map_err(|e| anyhow::anyhow!(e))?;
+    let key = EcKey::from_pem(&pem).map_err(|e| anyhow::anyhow!(e))?;
+    let claims = claims();
+    let sign = || {
+        let _ = std::hint::black_box(key.sign(&claims, ID_TOKEN_TYP));
+    };
+    Ok(measure("ES256", &sign, duration))
 }
