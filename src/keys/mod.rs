@@ -118,6 +118,9 @@ pub struct KeyRing {
 #[derive(Default)]
 struct Loaded {
     stored: StoredKeys,
+    /// The JWKS document, serialised once per key set: sites fetch it far more often
+    /// than keys change.
+    jwks: Arc<str>,
     /// The parsed keys of every generation, oldest first.
     keys: Vec<Held>,
 }
@@ -283,7 +286,9 @@ impl KeyRing {
                 });
             }
         }
-        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Loaded { stored, keys };
+        let jwks: Vec<_> = keys.iter().map(|h| h.key.jwk()).collect();
+        let jwks = serde_json::json!({ "keys": jwks }).to_string().into();
+        *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = Loaded { stored, jwks, keys };
         Ok(())
     }
 
@@ -335,12 +340,16 @@ impl KeyRing {
 
     /// The JWKS document: every key that is or will be signing, or signed a live token.
     pub fn jwks(&self) -> Result<serde_json::Value, KeyError> {
+        serde_json::from_str(&self.jwks_json()?).map_err(|e| KeyError::Corrupt(e.to_string()))
+    }
+
+    /// The JWKS document as served (JSON text).
+    pub fn jwks_json(&self) -> Result<Arc<str>, KeyError> {
         let loaded = self.read();
         if loaded.keys.is_empty() {
             return Err(KeyError::NotLoaded);
         }
-        let keys: Vec<_> = loaded.keys.iter().map(|h| h.key.jwk()).collect();
-        Ok(serde_json::json!({ "keys": keys }))
+        Ok(loaded.jwks.clone())
     }
 
     /// Reloads on a schedule: picks up keys other instances rotated, rotates when due, and

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query};
 use axum::http::{Method, header};
@@ -36,7 +37,7 @@ pub fn routes(gw: &Gateway) -> Router<AppState> {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     let api = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/openid-configuration", get(discovery(gw)))
         .route("/jwks", get(jwks))
         .route("/token", post(token))
         .route("/revoke", post(revoke))
@@ -51,14 +52,22 @@ pub fn routes(gw: &Gateway) -> Router<AppState> {
     browser::on_issuer_host(gw, pages).merge(api)
 }
 
-async fn discovery(Gw(gw): Gw) -> Response {
-    Json(domain::discovery(&gw.config.server.issuer)).into_response()
+/// The discovery document, serialised once: it depends on the issuer only, which a reload
+/// cannot change.
+fn discovery(gw: &Gateway) -> impl Fn() -> std::future::Ready<Response> + Clone + Send + use<> {
+    let document = Bytes::from(domain::discovery(&gw.config.server.issuer).to_string());
+    move || std::future::ready(json_text(document.clone()))
+}
+
+fn json_text(body: impl Into<axum::body::Body>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body.into()).into_response()
 }
 
 async fn jwks(Gw(gw): Gw) -> Result<Response, ApiError> {
-    let jwks = gw.keys.jwks()?;
+    let jwks = gw.keys.jwks_json()?;
     let cache = format!("public, max-age={}", gw.keys.jwks_max_age().as_secs());
-    Ok(([(header::CACHE_CONTROL, cache)], Json(jwks)).into_response())
+    let body = Bytes::copy_from_slice(jwks.as_bytes());
+    Ok(([(header::CACHE_CONTROL, cache)], json_text(body)).into_response())
 }
 
 /// `/authorize`, GET or POST (axum's `Form` reads a GET's query string).
