@@ -19,6 +19,9 @@ pub const FORUM_SECRET: &str = "forum-secret-3e8a6d0c1f2b9";
 pub const FORUM_REDIRECT: &str = "https://forum.bench.test/oidc/callback";
 /// The same site as `SHOP` with `id_token_signed_response_alg = "ES256"`.
 pub const SHOP_ES: &str = "shop-es";
+/// The same site as `FORUM` (no refresh tokens) with ES256: the memory figures' logins,
+/// which leave an SSO session and nothing else.
+pub const FORUM_ES: &str = "forum-es";
 
 /// What a gateway is started with.
 pub struct Setup<'a> {
@@ -166,6 +169,12 @@ client_secret = "{SHOP_SECRET}"
 redirect_uris = ["{SHOP_REDIRECT}"]
 providers = ["ok"]
 refresh_tokens = true
+id_token_signed_response_alg = "ES256"
+
+[clients.{FORUM_ES}]
+client_secret = "{FORUM_SECRET}"
+redirect_uris = ["{FORUM_REDIRECT}"]
+providers = ["ok"]
 id_token_signed_response_alg = "ES256"
 "#
         )

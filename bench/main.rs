@@ -24,9 +24,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tokio::sync::Mutex;
 
-use gateway::{Gateway, Redis, SHOP, SHOP_ES, Setup};
+use gateway::{FORUM_ES, Gateway, Redis, SHOP, SHOP_ES, Setup};
 use load::Figures;
-use people::{Browser, World, shop};
+use people::{Browser, World, forum, shop};
 use report::{Report, StoreMemory};
 
 #[derive(Parser)]
@@ -331,7 +331,8 @@ async fn scenarios(
 }
 
 /// Memory per live SSO session: a fresh gateway, warmed up, then `cli.sessions` people log in
-/// (each leaves a session); the growth of its RSS (memory store) or of Redis's `used_memory`.
+/// at a site (each leaves an SSO session; the site redeems its code); the growth of its RSS
+/// (memory store) or of Redis's `used_memory`.
 async fn sessions(
     cli: &Cli,
     setup: &Setup<'_>,
@@ -355,8 +356,10 @@ async fn sessions(
                         if uid >= base + count {
                             break;
                         }
+                        // A complete login (the code redeemed, as sites do), cheap to sign.
+                        let site = forum(FORUM_ES);
                         world
-                            .session_only(&mut Browser::default(), shop(SHOP), uid)
+                            .login(&mut Browser::default(), site, uid, "openid")
                             .await?;
                     }
                     Ok::<_, anyhow::Error>(())

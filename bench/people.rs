@@ -33,6 +33,14 @@ pub const FORUM_SITE: Site = Site {
     redirect_uri: FORUM_REDIRECT,
 };
 
+pub fn forum(client_id: &'static str) -> Site {
+    Site {
+        client_id,
+        secret: FORUM_SECRET,
+        redirect_uri: FORUM_REDIRECT,
+    }
+}
+
 pub fn shop(client_id: &'static str) -> Site {
     Site {
         client_id,
