@@ -258,7 +258,11 @@ final class OidcClientTest extends TestCase
         $this->assertSame('ok:575123456789', $login['claims']['sub']);
         $this->assertSame([$issuer . '/.well-known/openid-configuration', $issuer . '/token', $issuer . '/jwks'], $client->fetched());
         $kid = json_decode(OidcClient::b64urlDecode(explode('.', $login['id_token'])[0]), true)['kid'];
-        $this->assertSame([$kid], array_column(json_decode(file_get_contents($file), true)['keys'], 'kid'));
+        // The cache now holds the gateway's JWKS: its RSA key and its ES256 key, not the old one.
+        $cached = json_decode(file_get_contents($file), true)['keys'];
+        $this->assertSame(['RSA', 'EC'], array_column($cached, 'kty'));
+        $this->assertSame($kid, $cached[0]['kid']);
+        $this->assertNotContains('rotated-away', array_column($cached, 'kid'));
 
         // The next request's object finds discovery and keys in the cache.
         $next = $this->client();
