@@ -9,7 +9,14 @@ fn the_benchmark_runs_every_scenario_and_reports_every_figure() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("figures.json");
     let output = Command::new(env!("CARGO_BIN_EXE_socialgate-bench"))
-        .args(["--duration", "1s", "--warmup", "200ms", "--concurrency", "4"])
+        .args([
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+            "--concurrency",
+            "4",
+        ])
         .args(["--sessions", "300", "--json"])
         .arg(&json)
         .env("TMPDIR", dir.path())
@@ -56,7 +63,10 @@ fn the_benchmark_runs_every_scenario_and_reports_every_figure() {
     );
     for s in scenarios {
         let name = s["scenario"].as_str().unwrap();
-        assert!(s["operations"].as_u64().unwrap() > 0, "{name}: no operation");
+        assert!(
+            s["operations"].as_u64().unwrap() > 0,
+            "{name}: no operation"
+        );
         assert!(s["cpu_us_per_op"].as_f64().unwrap() > 0.0, "{name}: no CPU");
         // Every token answer carries two signed JWTs (id_token and access token);
         // discovery and JWKS none.
