@@ -127,6 +127,7 @@ for_every_store!(
     sets_expire_with_their_ttl_and_extend_with_each_add,
     every_one_of_many_concurrent_adds_lands,
     sessions_create_save_load_delete,
+    sessions_written_with_their_id_still_load,
     session_create_never_overwrites_another_session,
     sessions_expire_at_their_expiry_date,
 );
@@ -703,12 +704,43 @@ async fn sessions_create_save_load_delete(b: Backend) {
         assert_eq!(keys, [format!("socialgate:browser:{hash}")]);
         assert!(!keys[0].contains(&id.to_string()));
     }
+    // Nor in the value: whoever reads the store cannot rebuild the cookie.
+    let hash = socialgate::primitives::hash_secret(&id.to_string());
+    let stored = b
+        .store
+        .get(&format!("browser:{hash}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = String::from_utf8(stored).unwrap();
+    assert!(!stored.contains(&id.to_string()), "{stored}");
+    assert!(!stored.contains(&id.0.to_string()), "{stored}");
+    assert!(stored.contains("\"step\":2"), "{stored}");
 
     sessions.delete(&id).await.unwrap();
     assert_eq!(sessions.load(&id).await.unwrap(), None);
     assert_eq!(sessions.load(&Id::default()).await.unwrap(), None);
     // Deleting a session that is gone is fine.
     sessions.delete(&id).await.unwrap();
+}
+
+/// A record written by an earlier version (tower-sessions' own format, its id inside) still
+/// loads, and the next save drops the id.
+async fn sessions_written_with_their_id_still_load(b: Backend) {
+    let sessions = BrowserSessions::new(b.store.clone());
+    let r = record(time::Duration::hours(1), "ok:1");
+    let key = format!(
+        "browser:{}",
+        socialgate::primitives::hash_secret(&r.id.to_string())
+    );
+    let old = serde_json::to_vec(&r).unwrap();
+    assert!(String::from_utf8_lossy(&old).contains(&r.id.0.to_string()));
+    b.store.put(&key, old, MINUTE).await.unwrap();
+    assert_eq!(sessions.load(&r.id).await.unwrap(), Some(r.clone()));
+    sessions.save(&r).await.unwrap();
+    let rewritten = String::from_utf8(b.store.get(&key).await.unwrap().unwrap()).unwrap();
+    assert!(!rewritten.contains(&r.id.0.to_string()), "{rewritten}");
+    assert_eq!(sessions.load(&r.id).await.unwrap(), Some(r));
 }
 
 async fn session_create_never_overwrites_another_session(b: Backend) {

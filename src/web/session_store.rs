@@ -1,10 +1,13 @@
 //! tower-sessions' `SessionStore` over our `Store`, so browser sessions live wherever the
 //! rest of the state does (memory, or Redis shared by every instance).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
@@ -42,8 +45,45 @@ fn backend(e: StoreError) -> Error {
     Error::Backend(e.to_string())
 }
 
+/// What the store keeps of a browser session: its data and expiry, not its id. The id is
+/// the cookie's value: the store must hold only its hash (the key), or whoever reads the store
+/// could take over the session. Smaller than tower-sessions' own `Record` too.
+#[derive(Serialize)]
+struct Stored<'a> {
+    data: &'a HashMap<String, serde_json::Value>,
+    /// Unix time, nanoseconds.
+    expires: i128,
+}
+
+#[derive(Deserialize)]
+struct Loaded {
+    data: HashMap<String, serde_json::Value>,
+    expires: i128,
+}
+
 fn encode(record: &Record) -> Result<Vec<u8>> {
-    serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))
+    let stored = Stored {
+        data: &record.data,
+        expires: record.expiry_date.unix_timestamp_nanos(),
+    };
+    serde_json::to_vec(&stored).map_err(|e| Error::Encode(e.to_string()))
+}
+
+fn decode(id: &Id, bytes: &[u8]) -> Result<Record> {
+    let decode_error = |e: String| Error::Decode(e);
+    match serde_json::from_slice::<Loaded>(bytes) {
+        Ok(loaded) => Ok(Record {
+            id: *id,
+            data: loaded.data,
+            expiry_date: OffsetDateTime::from_unix_timestamp_nanos(loaded.expires)
+                .map_err(|e| decode_error(e.to_string()))?,
+        }),
+        // Written by an earlier version (tower-sessions' `Record`, id included): still read;
+        // the next save rewrites it without the id.
+        Err(_) => serde_json::from_slice::<Record>(bytes)
+            .map(|record| Record { id: *id, ..record })
+            .map_err(|e| decode_error(e.to_string())),
+    }
 }
 
 #[async_trait]
@@ -73,9 +113,7 @@ impl SessionStore for BrowserSessions {
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         match self.store.get(&key(id)).await.map_err(backend)? {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| Error::Decode(e.to_string())),
+            Some(bytes) => decode(id, &bytes).map(Some),
             None => Ok(None),
         }
     }
