@@ -15,6 +15,9 @@ use crate::store::{self, Store, StoreError, Ttl};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SsoSession {
+    /// Not stored in the record, which lives under `sso:{sid}` already; filled in from the
+    /// key when it is read. (Records written with it still load.)
+    #[serde(skip_serializing, default = "unread_sid")]
     pub sid: Sid,
     pub identity: Identity,
     /// When the person last logged in at the network (`auth_time`).
@@ -27,6 +30,10 @@ pub struct SsoSession {
     /// in by `end`; read here only from records written before the set existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientId>,
+}
+
+fn unread_sid() -> Sid {
+    Sid::new(String::new())
 }
 
 impl SsoSession {
@@ -68,7 +75,12 @@ impl<'a> Sessions<'a> {
     /// The live session `sid`, if it has not idled out or reached its maximum lifetime.
     pub async fn get(&self, sid: &Sid) -> Result<Option<SsoSession>, StoreError> {
         let session: Option<SsoSession> = store::get_json(self.store, &key(sid)).await?;
-        Ok(session.filter(|s| s.created + self.config.max_lifetime.as_secs() > now()))
+        Ok(session
+            .map(|s| SsoSession {
+                sid: sid.clone(),
+                ..s
+            })
+            .filter(|s| s.created + self.config.max_lifetime.as_secs() > now()))
     }
 
     /// Starts a session for a person who just logged in at the network.
@@ -144,6 +156,7 @@ impl<'a> Sessions<'a> {
         let Some(mut session) = store::take_json::<SsoSession>(self.store, &key(sid)).await? else {
             return Ok(None);
         };
+        session.sid = sid.clone();
         let clients_key = clients_key(sid);
         for client in self.store.set_members(&clients_key).await? {
             let client = ClientId::from_stored(client);
@@ -162,5 +175,66 @@ impl<'a> Sessions<'a> {
     /// Whether a session exists (refresh tokens tied to it live only as long as it does).
     pub async fn is_live(&self, sid: &Sid) -> Result<bool, StoreError> {
         Ok(self.get(sid).await?.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn sessions(store: &MemoryStore) -> Sessions<'_> {
+        Sessions {
+            store,
+            config: SessionConfig::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_record_leaves_out_its_sid_and_gets_it_back_from_its_key() {
+        let store = MemoryStore::new();
+        let identity: Identity = serde_json::from_value(
+            serde_json::json!({"provider": "ok", "provider_user_id": "1", "email_verified": false}),
+        )
+        .unwrap();
+        let client = ClientId::from_stored("shop".into());
+        let created = sessions(&store).create(identity, &client).await.unwrap();
+        let raw = store.get(&key(&created.sid)).await.unwrap().unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(!raw.contains("\"sid\""), "{raw}");
+        assert!(!raw.contains(created.sid.as_str()), "{raw}");
+        let read = sessions(&store).get(&created.sid).await.unwrap().unwrap();
+        assert_eq!(read.sid, created.sid);
+        assert_eq!(read.identity.provider_user_id, "1");
+        let ended = sessions(&store)
+            .end(&created.sid, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ended.sid, created.sid);
+        assert_eq!(ended.clients, [client]);
+    }
+
+    #[tokio::test]
+    async fn records_written_with_their_sid_still_load() {
+        let store = MemoryStore::new();
+        let sid = Sid::new("x_ELQWOBQ8gch16rqNwGy36hN7KSXLuHs3-PQQAKS_w");
+        let t = now();
+        let old = serde_json::json!({
+            "sid": sid.as_str(),
+            "identity": {"provider": "ok", "provider_user_id": "575123456789", "email_verified": false},
+            "auth_time": t, "created": t,
+        });
+        store
+            .put(
+                &key(&sid),
+                old.to_string().into_bytes(),
+                Ttl::For(Duration::from_secs(60)),
+            )
+            .await
+            .unwrap();
+        let read = sessions(&store).get(&sid).await.unwrap().unwrap();
+        assert_eq!(read.sid, sid);
+        assert_eq!(read.identity.provider_user_id, "575123456789");
     }
 }
