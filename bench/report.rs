@@ -123,7 +123,7 @@ impl Report {
             targets.push(Target {
                 what,
                 goal: format!("≥ {goal}{unit}"),
-                measured: format!("{m:.2}{unit}"),
+                measured: format!("{m:.3}{unit}"),
                 met: m >= goal,
             });
         };
