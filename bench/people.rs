@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail, ensure};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::engine::general_purpose::{STANDARD as B64STD, URL_SAFE_NO_PAD as B64};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE};
@@ -406,8 +406,6 @@ impl World {
             .with_context(|| format!("{path}: not JSON"))
     }
 }
-
-use base64::engine::general_purpose::STANDARD as B64STD;
 
 fn param(url: &Url, name: &str) -> Option<String> {
     url.query_pairs()
