@@ -127,6 +127,9 @@ fn describe(config: &Config) -> String {
         }
         let names: Vec<&str> = c.providers.iter().map(|p| p.as_str()).collect();
         let _ = writeln!(out, "    providers: {}", names.join(", "));
+        if c.signing_alg != socialgate::config::SigningAlg::default() {
+            let _ = writeln!(out, "    tokens signed with {}", c.signing_alg.as_str());
+        }
     }
     describe_ok_groups(config, &mut out);
     out

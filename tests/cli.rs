@@ -1210,7 +1210,16 @@ fn a_signing_algorithm_other_than_rs256_or_es256_is_refused() {
             &format!("providers = [\"ok\", \"vk\"]\nid_token_signed_response_alg = \"{alg}\""),
         );
         let config = write(dir.path(), "config.toml", &text);
-        assert_success(&check(dir.path(), &config));
+        let out = check(dir.path(), &config);
+        assert_success(&out);
+        // `check` names the algorithm when it is not the default.
+        let listed = "    providers: ok, vk\n    tokens signed with ES256\n";
+        assert_eq!(
+            stdout(&out).contains(listed),
+            alg == "ES256",
+            "{}",
+            stdout(&out)
+        );
     }
 }
 
