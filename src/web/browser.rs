@@ -4,7 +4,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tower_sessions::cookie::{Cookie, SameSite};
@@ -42,6 +42,23 @@ pub fn session_layer(gw: &Gateway) -> SessionManagerLayer<BrowserSessions> {
         .with_expiry(Expiry::OnInactivity(idle))
         // Every visit restarts the idle timer, not only changes.
         .with_always_save(true)
+}
+
+/// tower-sessions answers a browser session it could not save after the handler (the store
+/// unreachable at that moment, as during a Redis failover) with a bare, empty 500. Every
+/// other store failure is a 503 the person can retry, and so is this one.
+pub async fn unsaved_session_is_unavailable(response: Response) -> Response {
+    use axum::body::HttpBody;
+    let bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && response.headers().is_empty()
+        && response.body().size_hint().exact() == Some(0);
+    if !bare {
+        return response;
+    }
+    BrowserError::from(StoreError::Unavailable(
+        "the browser session could not be saved".into(),
+    ))
+    .into_response()
 }
 
 /// The person's browser: its session, and the id binding logins to it if it holds one.
@@ -224,5 +241,28 @@ pub fn on_issuer_host(gw: &Gateway, pages: axum::Router<AppState>) -> axum::Rout
     match LoopbackIssuer::of(gw) {
         Some(issuer) => pages.layer(axum::middleware::from_fn_with_state(issuer, stay_on_issuer)),
         None => pages,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+
+    use super::unsaved_session_is_unavailable;
+
+    #[tokio::test]
+    async fn a_failed_session_save_is_a_503_and_other_answers_pass_through() {
+        let mut bare = Response::default();
+        *bare.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        let mapped = unsaved_session_is_unavailable(bare).await;
+        assert_eq!(mapped.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(mapped.headers().contains_key("content-type"));
+
+        let page = (StatusCode::INTERNAL_SERVER_ERROR, "an error page").into_response();
+        let kept = unsaved_session_is_unavailable(page).await;
+        assert_eq!(kept.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let ok = unsaved_session_is_unavailable(Response::default()).await;
+        assert_eq!(ok.status(), StatusCode::OK);
     }
 }

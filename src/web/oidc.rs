@@ -48,7 +48,10 @@ pub fn routes(gw: &Gateway) -> Router<AppState> {
         .route("/authorize", get(authorize).post(authorize))
         .route("/callback/{provider}", get(callback))
         .route("/logout", get(logout).post(logout))
-        .layer(browser::session_layer(gw));
+        .layer(browser::session_layer(gw))
+        .layer(axum::middleware::map_response(
+            browser::unsaved_session_is_unavailable,
+        ));
     browser::on_issuer_host(gw, pages).merge(api)
 }
 
